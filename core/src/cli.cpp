@@ -1,0 +1,284 @@
+// The `switchboard` command line. Exit codes: 0 success, 1 runtime failure, 2 configuration or usage error.
+#include "switchboard/core/cli.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <future>
+#include <map>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "switchboard/core/host_config.hpp"
+#include "switchboard/core/logging.hpp"
+#include "switchboard/core/plugin_registry.hpp"
+#include "switchboard/core/reference.hpp"
+#include "switchboard/core/runtime.hpp"
+#include "switchboard/sdk/alert.hpp"
+#include "switchboard/sdk/version.hpp"
+
+namespace switchboard::core {
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;
+constexpr int exit_config = 2;
+
+void load_plugins(PluginRegistry& registry, const std::vector<std::string>& extra_dirs) {
+  for (const auto& d : PluginRegistry::default_directories()) registry.load_directory(d);
+  for (const auto& d : extra_dirs) registry.load_directory(d);
+}
+
+void print_refused(const PluginRegistry& registry, std::ostream& out) {
+  for (const auto& r : registry.refused()) out << "warning: plugin refused: " << r.file << ": " << r.reason << '\n';
+}
+
+// Reads, loads the plugins it names and validates a config; prints every error. Nothing when invalid.
+std::optional<HostConfig> load_config(const std::string& file, PluginRegistry& registry,
+                                      const std::vector<std::string>& extra_dirs, bool quiet_refusals) {
+  sdk::Diagnostics diag;
+  sdk::ConfigNode root = load_yaml_file(file, diag);
+  bool unreadable = std::any_of(diag.errors().begin(), diag.errors().end(),
+                                [](const sdk::Diagnostic& d) { return d.path == "syntax" || d.path == "file"; });
+  if (unreadable) {
+    print_diagnostics(diag, std::cerr);
+    return std::nullopt;
+  }
+  auto dirs = plugin_paths(root, file);
+  dirs.insert(dirs.end(), extra_dirs.begin(), extra_dirs.end());
+  load_plugins(registry, dirs);
+  auto config = validate_config(root, file, registry, diag);
+  if (!quiet_refusals) print_refused(registry, std::cerr);
+  if (!diag.empty()) {
+    print_diagnostics(diag, std::cerr);
+    std::cerr << diag.size() << (diag.size() == 1 ? " error" : " errors") << " in " << file << '\n';
+    return std::nullopt;
+  }
+  return config;
+}
+
+int cmd_check(const std::string& file, bool print, const std::vector<std::string>& dirs) {
+  PluginRegistry registry;
+  auto config = load_config(file, registry, dirs, false);
+  if (!config) return exit_config;
+  std::map<std::string, int> counts;
+  for (const auto& i : config->instances) counts[std::string(sdk::section_of(i.category))]++;
+  std::cout << file << ": ok (" << config->instances.size() << " instances";
+  for (const auto& [section, n] : counts) std::cout << ", " << section << " " << n;
+  std::cout << ")\n";
+  if (print) print_effective_config(*config, std::cout);
+  return exit_ok;
+}
+
+int cmd_serve(const std::string& file, const std::vector<std::string>& dirs) {
+  LogSetup logs;
+  PluginRegistry registry;
+  auto config = load_config(file, registry, dirs, true);
+  if (!config) return exit_config;
+  logs.configure(config->host.object("logging"));
+  auto log = logs.get("host");
+  auto loader = logs.get("loader");
+  log->info("switchboard {} starting config={} abi={}.{}", sdk::version, file, sdk::abi_major, sdk::abi_minor);
+  for (const auto& p : registry.plugins())
+    loader->info("plugin loaded id={} version={} vendor=\"{}\" file={}", p->id, p->version, p->vendor, p->file);
+  for (const auto& r : registry.refused()) loader->warn("plugin refused file={} reason=\"{}\"", r.file, r.reason);
+  for (const auto& i : config->instances)
+    log->info("instance configured instance={}.{} type={} plugin={}", sdk::to_string(i.category), i.name, i.type,
+              i.factory->plugin->id);
+  Runtime runtime(*config, logs);
+  return runtime.serve();
+}
+
+int cmd_plugins_list(const std::vector<std::string>& dirs) {
+  PluginRegistry registry;
+  load_plugins(registry, dirs);
+  std::vector<std::vector<std::string>> rows{{"CATEGORY", "TYPE", "PLUGIN", "VERSION", "FILE"}};
+  for (auto category : sdk::all_categories)
+    for (const auto& f : registry.factories())
+      if (f.factory->category() == category)
+        rows.push_back({std::string(sdk::to_string(category)), f.factory->type(), f.plugin->id, f.plugin->version,
+                        f.plugin->file});
+  std::vector<std::size_t> widths(5, 0);
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], r[i].size());
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < r.size(); ++i)
+      std::cout << r[i] << (i + 1 < r.size() ? std::string(widths[i] - r[i].size() + 2, ' ') : "\n");
+  }
+  if (!registry.refused().empty()) {
+    std::cout << "\nrefused:\n";
+    for (const auto& r : registry.refused()) std::cout << "  " << r.file << ": " << r.reason << '\n';
+  }
+  return exit_ok;
+}
+
+int cmd_plugins_describe(const std::string& what, const std::vector<std::string>& dirs) {
+  PluginRegistry registry;
+  load_plugins(registry, dirs);
+  // TYPE, or CATEGORY/TYPE when two categories share a type name
+  std::string category_name, type = what;
+  if (auto slash = what.find('/'); slash != std::string::npos) {
+    category_name = what.substr(0, slash);
+    type = what.substr(slash + 1);
+  }
+  int shown = 0;
+  std::vector<std::string> all_types;
+  for (const auto& f : registry.factories()) {
+    all_types.push_back(f.factory->type());
+    if (f.factory->type() != type) continue;
+    if (!category_name.empty() && sdk::to_string(f.factory->category()) != category_name) continue;
+    if (shown++) std::cout << '\n';
+    describe_factory(f, std::cout);
+  }
+  if (!shown) {
+    std::cerr << "error: no plugin provides type '" << what << "'" << sdk::did_you_mean(type, all_types)
+              << "; `switchboard plugins list` shows every type\n";
+    return exit_config;
+  }
+  return exit_ok;
+}
+
+int cmd_config_reference(const std::string& output, const std::vector<std::string>& dirs) {
+  PluginRegistry registry;
+  load_plugins(registry, dirs);
+  std::ostringstream text;
+  write_config_reference(registry, text);
+  if (output.empty() || output == "-") {
+    std::cout << text.str();
+    return exit_ok;
+  }
+  std::ofstream out(output, std::ios::binary | std::ios::trunc);
+  if (!(out << text.str())) {
+    std::cerr << "error: cannot write " << output << '\n';
+    return exit_failure;
+  }
+  return exit_ok;
+}
+
+// Fires one test alert through the configured alert actions: proves the path before a real outage does.
+int cmd_alerts_test(const std::string& file, const std::string& only, const std::string& summary,
+                    const std::vector<std::string>& dirs) {
+  LogSetup logs;
+  PluginRegistry registry;
+  auto config = load_config(file, registry, dirs, true);
+  if (!config) return exit_config;
+  logs.configure(config->host.object("logging"));
+  // Only the alert instances take part.
+  HostConfig alerts_only{config->file, config->host, {}};
+  for (const auto& i : config->instances)
+    if (i.category == sdk::Category::alert && (only.empty() || i.name == only)) alerts_only.instances.push_back(i);
+  if (alerts_only.instances.empty()) {
+    std::cerr << "error: " << (only.empty() ? "no alert instance is configured in " + file
+                                            : "no alert instance named '" + only + "' in " + file)
+              << '\n';
+    return exit_config;
+  }
+  Runtime runtime(alerts_only, logs);
+  if (auto status = runtime.start(); !status.ok()) {
+    std::cerr << "error: " << status.error().message << '\n';
+    return exit_failure;
+  }
+  sdk::Alert alert;
+  alert.rule = "test";
+  alert.severity = sdk::Severity::info;
+  alert.summary = summary;
+  alert.dedup_key = "test";
+  alert.labels["source"] = "switchboard alerts test";
+  alert.at = std::chrono::system_clock::now();
+  int failures = 0;
+  for (const auto& r : runtime.instances()) {
+    auto* action = static_cast<sdk::AlertAction*>(r.instance.get());
+    std::promise<sdk::Status> done;
+    auto future = done.get_future();
+    sdk::asio::post(r.context->strand(), [&] { action->fire(alert, [&](sdk::Status s) { done.set_value(s); }); });
+    auto name = "alert." + r.config->name;
+    if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      std::cout << name << ": no answer within 30s\n";
+      ++failures;
+      continue;
+    }
+    auto s = future.get();
+    std::cout << name << ": " << (s.ok() ? "delivered" : "failed: " + s.error().message) << '\n';
+    failures += s.ok() ? 0 : 1;
+  }
+  runtime.stop();
+  return failures ? exit_failure : exit_ok;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"Switchboard: CTI middleware that routes a call centre's calls beside the PBX.\n"
+               "Every capability is a plugin, wired by one YAML file (see docs/config-reference.md).",
+               "switchboard"};
+  app.set_version_flag("--version", std::string("switchboard ") + sdk::version + " (SDK ABI " +
+                                        std::to_string(sdk::abi_major) + "." + std::to_string(sdk::abi_minor) + ")");
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 success, 1 runtime failure, 2 configuration or usage error.\n"
+             "Environment: SWITCHBOARD_LOG=driver.*=trace,info overrides log levels; "
+             "SWITCHBOARD_PLUGIN_PATH adds plugin directories.");
+
+  std::vector<std::string> plugin_dirs;
+  auto add_plugin_dir = [&](CLI::App* cmd) {
+    cmd->add_option("--plugin-dir", plugin_dirs, "Also load plugins from DIR (repeatable)")->type_name("DIR");
+  };
+
+  std::string config_file;
+  int result = exit_ok;
+
+  auto* serve = app.add_subcommand("serve", "Load the plugins, start every configured instance and run until "
+                                            "SIGINT/SIGTERM, then stop them in order");
+  serve->add_option("-c,--config", config_file, "Configuration file")->required()->type_name("FILE");
+  add_plugin_dir(serve);
+  serve->callback([&] { result = cmd_serve(config_file, plugin_dirs); });
+
+  bool print = false;
+  auto* check = app.add_subcommand("check", "Validate a configuration completely (plugins, keys, types, ranges, "
+                                            "references) without opening any socket or database");
+  check->add_option("-c,--config", config_file, "Configuration file")->required()->type_name("FILE");
+  check->add_flag("--print", print, "Also print the effective configuration, defaults filled in, secrets redacted");
+  add_plugin_dir(check);
+  check->callback([&] { result = cmd_check(config_file, print, plugin_dirs); });
+
+  auto* plugins = app.add_subcommand("plugins", "Inspect the installed plugins");
+  plugins->require_subcommand(1);
+  auto* list = plugins->add_subcommand("list", "One line per factory (category, type, plugin id, version, file), "
+                                               "then every refused file with its reason");
+  add_plugin_dir(list);
+  list->callback([&] { result = cmd_plugins_list(plugin_dirs); });
+  std::string type;
+  auto* describe = plugins->add_subcommand("describe", "The configuration keys of one type");
+  describe->add_option("type", type, "TYPE, or CATEGORY/TYPE (e.g. alert/log)")->required();
+  add_plugin_dir(describe);
+  describe->callback([&] { result = cmd_plugins_describe(type, plugin_dirs); });
+
+  auto* config = app.add_subcommand("config", "Configuration documentation");
+  config->require_subcommand(1);
+  std::string output;
+  auto* reference = config->add_subcommand("reference", "Markdown reference of every section and every installed "
+                                                        "type's keys (docs/config-reference.md)");
+  reference->add_option("-o,--output", output, "Write to FILE instead of standard output")->type_name("FILE");
+  add_plugin_dir(reference);
+  reference->callback([&] { result = cmd_config_reference(output, plugin_dirs); });
+
+  auto* alerts = app.add_subcommand("alerts", "Alert actions");
+  alerts->require_subcommand(1);
+  std::string instance, summary = "test alert from switchboard";
+  auto* test = alerts->add_subcommand("test", "Fire a test alert through the configured alert actions");
+  test->add_option("-c,--config", config_file, "Configuration file")->required()->type_name("FILE");
+  test->add_option("--instance", instance, "Only this alert instance")->type_name("NAME");
+  test->add_option("--summary", summary, "The alert's text");
+  add_plugin_dir(test);
+  test->callback([&] { result = cmd_alerts_test(config_file, instance, summary, plugin_dirs); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? exit_ok : exit_config;
+  }
+  return result;
+}
+
+}  // namespace switchboard::core

@@ -1,0 +1,69 @@
+// Extension point: routing strategy. Synchronous, fast, no I/O: given the call and a read-only view of
+// device states, return an ordered decision with its reasons; observe events to keep state of its own.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchboard/sdk/category.hpp"
+#include "switchboard/sdk/instance.hpp"
+#include "switchboard/sdk/types.hpp"
+
+namespace switchboard::sdk {
+
+// Device states as the call engine tracks them; valid only during decide().
+class DeviceView {
+ public:
+  virtual ~DeviceView() = default;
+  virtual DeviceState state(std::string_view device) const = 0;
+  // Since when the device has been idle (for longest-idle distribution); nothing when not idle.
+  virtual std::optional<std::chrono::steady_clock::time_point> idle_since(std::string_view device) const = 0;
+};
+
+struct RoutingRequest {
+  std::string call_id;
+  std::string dialled;            // the project or group number the call arrived on
+  std::string caller;             // as the PBX gave it; empty when withheld
+  std::string caller_normalised;  // the numbering plan's form (E.164 or extension); empty when withheld
+  std::vector<const Rule*> matches;  // rules of any project whose numbers equal the caller's
+  bool directory_empty = false;   // the database holds no rules at all (seed code 10)
+  TimePoint at{};
+};
+
+// One candidate destination, with the outcome code recorded if the call is answered there.
+struct RouteTarget {
+  std::string destination;
+  OutcomeCode outcome = 0;
+  std::string reason;  // "operator of rule 12", "project operator"
+};
+
+struct RoutingDecision {
+  enum class Action {
+    offer,  // try `targets` in order; none answered => outcome_when_exhausted
+    queue,  // keep the call waiting; the engine asks again when a device changes state
+    clear,  // end the call (overflow policy)
+  };
+  Action action = Action::offer;
+  std::vector<RouteTarget> targets;
+  OutcomeCode outcome_when_exhausted = 9;
+  std::optional<std::int64_t> customer_id;
+  std::vector<std::string> trail;  // why: every rule looked at, every target skipped
+};
+
+class RoutingStrategy : public Instance {
+ public:
+  static constexpr Category category = Category::routing;
+
+  // The numbers (projects, groups) whose calls this strategy decides.
+  virtual std::vector<std::string> numbers() const = 0;
+  // The devices it may send calls to: the driver monitors them.
+  virtual std::vector<std::string> devices() const = 0;
+  virtual RoutingDecision decide(const RoutingRequest& request, const DeviceView& devices) = 0;
+  // Events of the calls and devices it routes, in order, on its strand.
+  virtual void observe(const Event& event) {}
+};
+
+}  // namespace switchboard::sdk

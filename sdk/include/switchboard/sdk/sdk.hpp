@@ -1,0 +1,20 @@
+// Everything a plugin may include, in one header.
+#pragma once
+
+#include "switchboard/sdk/alert.hpp"
+#include "switchboard/sdk/asio.hpp"
+#include "switchboard/sdk/category.hpp"
+#include "switchboard/sdk/config.hpp"
+#include "switchboard/sdk/context.hpp"
+#include "switchboard/sdk/driver.hpp"
+#include "switchboard/sdk/exporter.hpp"
+#include "switchboard/sdk/factory.hpp"
+#include "switchboard/sdk/instance.hpp"
+#include "switchboard/sdk/logger.hpp"
+#include "switchboard/sdk/plugin.hpp"
+#include "switchboard/sdk/registrar.hpp"
+#include "switchboard/sdk/result.hpp"
+#include "switchboard/sdk/routing.hpp"
+#include "switchboard/sdk/storage.hpp"
+#include "switchboard/sdk/types.hpp"
+#include "switchboard/sdk/version.hpp"
