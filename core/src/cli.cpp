@@ -41,8 +41,12 @@ std::optional<HostConfig> load_config(const std::string& file, PluginRegistry& r
   sdk::ConfigNode root = load_yaml_file(file, diag);
   bool unreadable = std::any_of(diag.errors().begin(), diag.errors().end(),
                                 [](const sdk::Diagnostic& d) { return d.path == "syntax" || d.path == "file"; });
-  if (unreadable) {
+  auto report = [&] {
     print_diagnostics(diag, std::cerr);
+    std::cerr << diag.size() << (diag.size() == 1 ? " error" : " errors") << " in " << file << '\n';
+  };
+  if (unreadable) {
+    report();
     return std::nullopt;
   }
   auto dirs = plugin_paths(root, file);
@@ -51,8 +55,7 @@ std::optional<HostConfig> load_config(const std::string& file, PluginRegistry& r
   auto config = validate_config(root, file, registry, diag);
   if (!quiet_refusals) print_refused(registry, std::cerr);
   if (!diag.empty()) {
-    print_diagnostics(diag, std::cerr);
-    std::cerr << diag.size() << (diag.size() == 1 ? " error" : " errors") << " in " << file << '\n';
+    report();
     return std::nullopt;
   }
   return config;

@@ -223,6 +223,7 @@ std::vector<std::string> PluginRegistry::types(sdk::Category category) const {
   std::vector<std::string> out;
   for (const auto& f : factories_)
     if (f.factory->category() == category) out.push_back(f.factory->type());
+  std::sort(out.begin(), out.end());
   return out;
 }
 
