@@ -22,7 +22,8 @@ std::string host_abi() {
 }
 
 std::string rebuild_hint() {
-  return "rebuild the plugin against switchboard-sdk " + std::to_string(sdk::abi_major) + ".x";
+  return "rebuild the plugin against a Switchboard SDK of ABI " + std::to_string(sdk::abi_major) +
+         ".x (`switchboard --version` shows the host's)";
 }
 
 // Collects a plugin's factories; refusals are reported by the registry with the plugin's file.
@@ -159,7 +160,7 @@ void PluginRegistry::load_file(const std::string& file) {
   if (d->abi_minor > sdk::abi_minor) {
     refuse(file, "built for SDK ABI " + plugin_abi + "; this host provides ABI " + host_abi() +
                      " (older); upgrade the host to a release with ABI " + plugin_abi + " or newer, or " +
-                     "rebuild the plugin against switchboard-sdk " + host_abi());
+                     "rebuild the plugin against this host's SDK (ABI " + host_abi() + ")");
     return;
   }
   if (std::string(d->build_tag) != sdk::build_tag) {

@@ -23,14 +23,20 @@ class SystemClock final : public sdk::Clock {
 
 SystemClock system_clock;
 
+// Cancelling an Asio timer does not recall a handler already queued on the strand: the flag does.
 class AsioTimer final : public sdk::TimerHandle {
  public:
-  explicit AsioTimer(std::shared_ptr<asio::steady_timer> timer) : timer_(std::move(timer)) {}
+  AsioTimer(std::shared_ptr<asio::steady_timer> timer, std::shared_ptr<bool> cancelled)
+      : timer_(std::move(timer)), cancelled_(std::move(cancelled)) {}
   ~AsioTimer() override { cancel(); }
-  void cancel() override { timer_->cancel(); }
+  void cancel() override {
+    *cancelled_ = true;  // handle and handler live on the same strand
+    timer_->cancel();
+  }
 
  private:
   std::shared_ptr<asio::steady_timer> timer_;
+  std::shared_ptr<bool> cancelled_;
 };
 
 }  // namespace
@@ -51,13 +57,14 @@ class InstanceContext final : public sdk::Context {
   sdk::Clock& clock() override { return system_clock; }
   sdk::Timer call_after(std::chrono::nanoseconds delay, std::function<void()> callback) override {
     auto timer = std::make_shared<asio::steady_timer>(strand_, delay);
-    timer->async_wait([timer, callback = std::move(callback)](const boost::system::error_code& ec) {
-      if (!ec) callback();
+    auto cancelled = std::make_shared<bool>(false);
+    timer->async_wait([timer, cancelled, callback = std::move(callback)](const boost::system::error_code& ec) {
+      if (!ec && !*cancelled) callback();
     });
-    return std::make_unique<AsioTimer>(timer);
+    return std::make_unique<AsioTimer>(timer, cancelled);
   }
-  sdk::Instance* instance(sdk::Category category, const std::string& name) override {
-    return runtime_.find(category, name);
+  sdk::InstanceRef instance(sdk::Category category, const std::string& name) override {
+    return runtime_.find_ref(category, name);
   }
 
  private:
@@ -105,9 +112,13 @@ Runtime::~Runtime() {
 }
 
 sdk::Instance* Runtime::find(sdk::Category category, const std::string& name) const {
+  return find_ref(category, name).instance;
+}
+
+sdk::InstanceRef Runtime::find_ref(sdk::Category category, const std::string& name) const {
   for (const auto& r : instances_)
-    if (r.config->category == category && r.config->name == name) return r.instance.get();
-  return nullptr;
+    if (r.config->category == category && r.config->name == name) return {r.instance.get(), &r.context->strand()};
+  return {};
 }
 
 sdk::Status Runtime::run_stage(const std::vector<RunningInstance*>& stage, bool starting,
@@ -132,6 +143,8 @@ sdk::Status Runtime::run_stage(const std::vector<RunningInstance*>& stage, bool 
       promise->set_value(std::move(status));
     };
     auto* inst = r->instance.get();
+    // Whatever start() answers (or if it never does), stop() is owed: it completes what start left pending.
+    if (starting) r->started = true;
     asio::post(r->context->strand(), [inst, starting, done = std::move(done)]() mutable {
       try {
         if (starting) inst->start(done);
@@ -160,8 +173,7 @@ sdk::Status Runtime::run_stage(const std::vector<RunningInstance*>& stage, bool 
       if (result.ok()) result = sdk::make_error(status.error().code, who + ": " + status.error().message);
       continue;
     }
-    if (starting) p.instance->started = true;
-    else p.instance->started = false;
+    if (!starting) p.instance->started = false;
     log_->info("instance {} instance={} type={}", starting ? "started" : "stopped", who, cfg.type);
   }
   return result;
@@ -234,7 +246,7 @@ int Runtime::serve() {
                                                                              int signal) {
     if (ec) return;
     if (stop_requested_) {
-      log_->warn("second signal {}: exiting now", signal);
+      log_->warn("second signal {}: exiting now", signal == SIGINT ? "SIGINT" : "SIGTERM");
       logs_.flush();
       std::_Exit(130);
     }

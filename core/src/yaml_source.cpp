@@ -23,7 +23,7 @@ SourcePosition position_of(const YAML::Mark& mark, const std::string& file) {
 
 // "${NAME}" and "${NAME:-fallback}"; "$${" writes a literal "${".
 std::string substitute(const std::string& text, const SourcePosition& pos, const std::string& path, Diagnostics& diag,
-                       const EnvironmentLookup& env) {
+                       const EnvironmentLookup& env, bool& failed) {
   if (text.find('$') == std::string::npos) return text;
   std::string out;
   for (std::size_t i = 0; i < text.size();) {
@@ -38,7 +38,8 @@ std::string substitute(const std::string& text, const SourcePosition& pos, const
     }
     auto close = text.find('}', i + 2);
     if (close == std::string::npos) {
-      diag.error(pos, path, "unterminated '${' in \"" + text + "\" (write $${ for a literal ${)");
+      diag.error(pos, path, "unterminated '${' (write $${ for a literal ${)");
+      failed = true;
       return text;
     }
     std::string inner = text.substr(i + 2, close - i - 2);
@@ -52,6 +53,7 @@ std::string substitute(const std::string& text, const SourcePosition& pos, const
     if (!value) {
       diag.error(pos, path, "environment variable '" + inner + "' is not set (set it, or write ${" + inner +
                                 ":-default} for a fallback)");
+      failed = true;
     } else {
       out += *value;
     }
@@ -72,8 +74,12 @@ ConfigNode convert(const YAML::Node& node, const std::string& file, const std::s
       n.set_position(pos);
       return n;
     }
-    case YAML::NodeType::Scalar:
-      return ConfigNode::scalar(substitute(node.Scalar(), pos, path, diag, env), pos);
+    case YAML::NodeType::Scalar: {
+      bool failed = false;
+      auto n = ConfigNode::scalar(substitute(node.Scalar(), pos, path, diag, env, failed), pos);
+      if (failed) n.set_already_reported();
+      return n;
+    }
     case YAML::NodeType::Sequence: {
       std::vector<ConfigNode> items;
       std::size_t index = 0;

@@ -53,8 +53,8 @@ TEST(Loader, RefusesAnotherAbiMajorWithoutLoadingIt) {
   registry.load_directory(test_plugins);
   EXPECT_EQ(reason_for(registry, "test_abi_major_99.so"),
             "built for SDK ABI 99; this host provides ABI " + std::to_string(sdk::abi_major) + "." +
-                std::to_string(sdk::abi_minor) + "; rebuild the plugin against switchboard-sdk " +
-                std::to_string(sdk::abi_major) + ".x");
+                std::to_string(sdk::abi_minor) + "; rebuild the plugin against a Switchboard SDK of ABI " +
+                std::to_string(sdk::abi_major) + ".x (`switchboard --version` shows the host's)");
 }
 
 TEST(Loader, RefusesANewerAbiMinor) {
@@ -65,7 +65,7 @@ TEST(Loader, RefusesANewerAbiMinor) {
   EXPECT_EQ(reason_for(registry, "test_abi_minor_newer.so"),
             "built for SDK ABI " + plugin + "; this host provides ABI " + host +
                 " (older); upgrade the host to a release with ABI " + plugin +
-                " or newer, or rebuild the plugin against switchboard-sdk " + host);
+                " or newer, or rebuild the plugin against this host's SDK (ABI " + host + ")");
 }
 
 TEST(Loader, RefusesAnotherBuildTag) {

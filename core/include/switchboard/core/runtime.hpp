@@ -48,6 +48,7 @@ class Runtime {
   sdk::asio::io_context& io_context() noexcept { return io_; }
   EventHub& events() noexcept { return *events_; }
   sdk::Instance* find(sdk::Category category, const std::string& name) const;
+  sdk::InstanceRef find_ref(sdk::Category category, const std::string& name) const;
   const std::vector<RunningInstance>& instances() const noexcept { return instances_; }
 
  private:

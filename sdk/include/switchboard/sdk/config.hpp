@@ -148,6 +148,9 @@ class ConfigNode {
   std::vector<Entry>& entries() noexcept { return entries_; }
   const SourcePosition& position() const noexcept { return position_; }
   void set_position(SourcePosition pos) { position_ = std::move(pos); }
+  // Set when building the value already failed (a missing ${VAR}): checking it again would only repeat that.
+  bool already_reported() const noexcept { return already_reported_; }
+  void set_already_reported() { already_reported_ = true; }
   const ConfigNode* find(std::string_view key) const;
 
  private:
@@ -156,6 +159,7 @@ class ConfigNode {
   std::vector<ConfigNode> items_;
   std::vector<Entry> entries_;
   SourcePosition position_;
+  bool already_reported_ = false;
 };
 
 struct ConfigNode::Entry {
@@ -552,14 +556,14 @@ inline std::string node_kind_name(const ConfigNode& n) {
 std::optional<Settings> apply_object(const ConfigSchema& schema, const ConfigNode& node, const std::string& path,
                                      Diagnostics& diag);
 
-inline bool check_range(const TypeSpec& t, double v, const ConfigNode& node, const std::string& path,
-                        Diagnostics& diag) {
+inline bool check_range(const TypeSpec& t, double v, const std::string& shown, const ConfigNode& node,
+                        const std::string& path, Diagnostics& diag) {
   if ((t.min && v < *t.min) || (t.max && v > *t.max)) {
     std::string range;
     if (t.min && t.max) range = "between " + format_limit(t, *t.min) + " and " + format_limit(t, *t.max);
     else if (t.min) range = "at least " + format_limit(t, *t.min);
     else range = "at most " + format_limit(t, *t.max);
-    diag.error(node.position(), path, "value " + node.text() + " is out of range: must be " + range);
+    diag.error(node.position(), path, "value " + shown + " is out of range: must be " + range);
     return false;
   }
   return true;
@@ -567,14 +571,17 @@ inline bool check_range(const TypeSpec& t, double v, const ConfigNode& node, con
 
 inline std::optional<SettingValue> apply_value(const TypeSpec& t, const ConfigNode& node, const std::string& path,
                                                bool secret, Diagnostics& diag) {
+  if (node.already_reported()) return std::nullopt;
   SettingValue v;
   v.type = t.type;
   v.position = node.position();
   v.path = path;
   v.secret = secret;
+  // A secret's value never appears in a message.
+  const std::string shown = secret ? std::string("<redacted>") : node.text();
   auto expect_scalar = [&](const std::string& what) {
     if (node.is_scalar()) return true;
-    diag.error(node.position(), path, std::string("expected ") + what + ", got " + node_kind_name(node));
+    diag.error(node.position(), path, std::string("expected ") + what + ", got " + (secret ? shown : node_kind_name(node)));
     return false;
   };
   switch (t.type) {
@@ -582,7 +589,7 @@ inline std::optional<SettingValue> apply_value(const TypeSpec& t, const ConfigNo
       if (!expect_scalar("a bool")) return std::nullopt;
       auto b = parse_boolean(node.text());
       if (!b) {
-        diag.error(node.position(), path, "expected a bool (true or false), got '" + node.text() + "'");
+        diag.error(node.position(), path, "expected a bool (true or false), got '" + shown + "'");
         return std::nullopt;
       }
       v.boolean = *b;
@@ -592,20 +599,20 @@ inline std::optional<SettingValue> apply_value(const TypeSpec& t, const ConfigNo
     case ValueType::integer: {
       if (!expect_scalar("an integer")) return std::nullopt;
       if (!parse_integer(node.text(), v.integer)) {
-        diag.error(node.position(), path, "expected an integer, got '" + node.text() + "'");
+        diag.error(node.position(), path, "expected an integer, got '" + shown + "'");
         return std::nullopt;
       }
-      if (!check_range(t, static_cast<double>(v.integer), node, path, diag)) return std::nullopt;
+      if (!check_range(t, static_cast<double>(v.integer), shown, node, path, diag)) return std::nullopt;
       v.text = node.text();
       return v;
     }
     case ValueType::number: {
       if (!expect_scalar("a number")) return std::nullopt;
       if (!parse_number(node.text(), v.number)) {
-        diag.error(node.position(), path, "expected a number, got '" + node.text() + "'");
+        diag.error(node.position(), path, "expected a number, got '" + shown + "'");
         return std::nullopt;
       }
-      if (!check_range(t, v.number, node, path, diag)) return std::nullopt;
+      if (!check_range(t, v.number, shown, node, path, diag)) return std::nullopt;
       v.text = node.text();
       return v;
     }
@@ -629,7 +636,8 @@ inline std::optional<SettingValue> apply_value(const TypeSpec& t, const ConfigNo
         std::string allowed;
         for (std::size_t i = 0; i < t.enum_values.size(); ++i) allowed += (i ? ", " : "") + t.enum_values[i];
         diag.error(node.position(), path,
-                   "'" + node.text() + "' is not one of " + allowed + did_you_mean(node.text(), t.enum_values));
+                   "'" + shown + "' is not one of " + allowed +
+                       (secret ? std::string{} : did_you_mean(node.text(), t.enum_values)));
         return std::nullopt;
       }
       v.text = node.text();
@@ -639,11 +647,11 @@ inline std::optional<SettingValue> apply_value(const TypeSpec& t, const ConfigNo
       if (!expect_scalar("a duration")) return std::nullopt;
       auto d = parse_duration(node.text());
       if (!d) {
-        diag.error(node.position(), path, "expected a duration such as 250ms, 5s, 2m or 1h, got '" + node.text() + "'");
+        diag.error(node.position(), path, "expected a duration such as 250ms, 5s, 2m or 1h, got '" + shown + "'");
         return std::nullopt;
       }
       v.duration = *d;
-      if (!check_range(t, static_cast<double>(d->count()), node, path, diag)) return std::nullopt;
+      if (!check_range(t, static_cast<double>(d->count()), shown, node, path, diag)) return std::nullopt;
       v.text = node.text();
       return v;
     }
@@ -651,11 +659,11 @@ inline std::optional<SettingValue> apply_value(const TypeSpec& t, const ConfigNo
       if (!expect_scalar("a size")) return std::nullopt;
       auto s = parse_size(node.text());
       if (!s) {
-        diag.error(node.position(), path, "expected a size such as 512, 64KiB or 10MiB, got '" + node.text() + "'");
+        diag.error(node.position(), path, "expected a size such as 512, 64KiB or 10MiB, got '" + shown + "'");
         return std::nullopt;
       }
       v.size = *s;
-      if (!check_range(t, static_cast<double>(*s), node, path, diag)) return std::nullopt;
+      if (!check_range(t, static_cast<double>(*s), shown, node, path, diag)) return std::nullopt;
       v.text = node.text();
       return v;
     }
@@ -663,7 +671,7 @@ inline std::optional<SettingValue> apply_value(const TypeSpec& t, const ConfigNo
       if (!expect_scalar("an endpoint")) return std::nullopt;
       auto e = parse_endpoint(node.text());
       if (!e) {
-        diag.error(node.position(), path, "expected an endpoint host:port (port 1-65535), got '" + node.text() + "'");
+        diag.error(node.position(), path, "expected an endpoint host:port (port 1-65535), got '" + shown + "'");
         return std::nullopt;
       }
       v.endpoint = *e;

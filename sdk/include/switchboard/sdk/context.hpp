@@ -16,6 +16,15 @@ namespace switchboard::sdk {
 
 class Instance;
 
+// Another instance and the strand it runs on: call it only from that strand, e.g.
+//   asio::post(*ref.strand, [=] { storage->notes_for(id, asio::bind_executor(ctx.strand(), on_notes)); });
+// where the bind_executor brings the answer back to the caller's strand.
+struct InstanceRef {
+  Instance* instance = nullptr;
+  Strand* strand = nullptr;
+  explicit operator bool() const noexcept { return instance != nullptr; }
+};
+
 // A scheduled callback; destroying or cancelling the handle guarantees the callback will not run.
 class TimerHandle {
  public:
@@ -70,8 +79,8 @@ class Context {
   virtual Timer call_after(std::chrono::nanoseconds delay, std::function<void()> callback) = 0;
 
   // Another configured instance, named by a `reference` key; valid from start() to stop().
-  // Returns nullptr for an unknown name.
-  virtual Instance* instance(Category category, const std::string& name) = 0;
+  // Empty for an unknown name.
+  virtual InstanceRef instance(Category category, const std::string& name) = 0;
 
   // Runs `work` on the blocking pool and hands its result to `done` on the strand.
   template <class Work, class Done>

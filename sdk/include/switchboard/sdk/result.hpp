@@ -83,7 +83,8 @@ class Status {
 
 inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
 
-// Completion callbacks: called exactly once, on the strand of the instance that asked.
+// Completion callbacks: called exactly once, on the strand of the instance that does the work. A caller on
+// another strand wraps its callback with asio::bind_executor(its own strand, callback) to get it back there.
 using Completion = std::function<void(Status)>;
 template <class T>
 using ResultCallback = std::function<void(Result<T>)>;

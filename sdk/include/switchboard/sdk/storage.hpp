@@ -1,5 +1,6 @@
-// Extension point: storage. Domain operations, not SQL. Blocking work runs on the context's blocking pool;
-// every callback completes on the calling instance's strand (use Context::offload).
+// Extension point: storage. Domain operations, not SQL. Called on the storage instance's strand; blocking
+// work runs on the context's blocking pool and every callback completes on the storage's strand (use
+// Context::offload); callers bind their callbacks to their own strand (see InstanceRef).
 #pragma once
 
 #include <array>

@@ -119,14 +119,14 @@ class FakeContext final : public Context {
     timers_.push_back(t);
     return std::make_unique<Handle>(t);
   }
-  Instance* instance(Category category, const std::string& name) override {
+  InstanceRef instance(Category category, const std::string& name) override {
     auto it = instances_.find({category, name});
-    return it == instances_.end() ? nullptr : it->second;
+    return it == instances_.end() ? InstanceRef{} : it->second;
   }
 
-  // Test set-up: what instance() returns for a referenced name.
-  void add_instance(Category category, const std::string& name, Instance* instance) {
-    instances_[{category, name}] = instance;
+  // Test set-up: what instance() returns for a referenced name; by default it shares this context's strand.
+  void add_instance(Category category, const std::string& name, Instance* instance, Strand* strand = nullptr) {
+    instances_[{category, name}] = InstanceRef{instance, strand ? strand : &strand_};
   }
   // Every event the instance published, in order.
   const std::vector<Event>& published() const { return bus_.published; }
@@ -190,7 +190,7 @@ class FakeContext final : public Context {
   std::vector<std::function<void()>> blocking_;
   std::vector<std::shared_ptr<PendingTimer>> timers_;
   std::uint64_t next_order_ = 0;
-  std::map<std::pair<Category, std::string>, Instance*> instances_;
+  std::map<std::pair<Category, std::string>, InstanceRef> instances_;
 };
 
 }  // namespace switchboard::sdk::testing
