@@ -14,6 +14,8 @@
 #include "switchboard/core/logging.hpp"
 #include "switchboard/core/plugin_registry.hpp"
 #include "switchboard/core/reference.hpp"
+#include "switchboard/core/rules_commands.hpp"
+#include "switchboard/core/rules_csv.hpp"
 #include "switchboard/core/runtime.hpp"
 #include "switchboard/sdk/alert.hpp"
 #include "switchboard/sdk/version.hpp"
@@ -30,35 +32,15 @@ void load_plugins(PluginRegistry& registry, const std::vector<std::string>& extr
   for (const auto& d : extra_dirs) registry.load_directory(d);
 }
 
-void print_refused(const PluginRegistry& registry, std::ostream& out) {
-  for (const auto& r : registry.refused()) out << "warning: plugin refused: " << r.file << ": " << r.reason << '\n';
-}
-
-// Reads, loads the plugins it names and validates a config; prints every error. Nothing when invalid.
 std::optional<HostConfig> load_config(const std::string& file, PluginRegistry& registry,
                                       const std::vector<std::string>& extra_dirs, bool quiet_refusals) {
-  sdk::Diagnostics diag;
-  sdk::ConfigNode root = load_yaml_file(file, diag);
-  bool unreadable = std::any_of(diag.errors().begin(), diag.errors().end(),
-                                [](const sdk::Diagnostic& d) { return d.path == "syntax" || d.path == "file"; });
-  auto report = [&] {
-    print_diagnostics(diag, std::cerr);
-    std::cerr << diag.size() << (diag.size() == 1 ? " error" : " errors") << " in " << file << '\n';
-  };
-  if (unreadable) {
-    report();
-    return std::nullopt;
-  }
-  auto dirs = plugin_paths(root, file);
-  dirs.insert(dirs.end(), extra_dirs.begin(), extra_dirs.end());
-  load_plugins(registry, dirs);
-  auto config = validate_config(root, file, registry, diag);
-  if (!quiet_refusals) print_refused(registry, std::cerr);
-  if (!diag.empty()) {
-    report();
-    return std::nullopt;
-  }
-  return config;
+  return load_config_file(file, registry, extra_dirs, std::cerr, !quiet_refusals);
+}
+
+std::string join_columns(const std::vector<std::string>& columns) {
+  std::string out;
+  for (const auto& c : columns) out += (out.empty() ? "" : ";") + c;
+  return out;
 }
 
 int cmd_check(const std::string& file, bool print, const std::vector<std::string>& dirs) {
@@ -67,7 +49,7 @@ int cmd_check(const std::string& file, bool print, const std::vector<std::string
   if (!config) return exit_config;
   std::map<std::string, int> counts;
   for (const auto& i : config->instances) counts[std::string(sdk::section_of(i.category))]++;
-  std::cout << file << ": ok (" << config->instances.size() << " instances";
+  std::cout << file << ": ok (" << config->instances.size() << (config->instances.size() == 1 ? " instance" : " instances");
   for (const auto& [section, n] : counts) std::cout << ", " << section << " " << n;
   std::cout << ")\n";
   if (print) print_effective_config(*config, std::cout);
@@ -264,6 +246,49 @@ int run_cli(int argc, char** argv) {
   reference->add_option("-o,--output", output, "Write to FILE instead of standard output")->type_name("FILE");
   add_plugin_dir(reference);
   reference->callback([&] { result = cmd_config_reference(output, plugin_dirs); });
+
+  auto* rules = app.add_subcommand("rules", "Import and export project rules (customers) and their notes history");
+  rules->require_subcommand(1);
+  RulesImportOptions import_options;
+  auto* import = rules->add_subcommand(
+      "import", "Import rules from a ;-separated CSV file (columns " + join_columns(rule_columns()) +
+                    "). All or nothing: every bad row is reported as FILE:LINE: column: message and the database "
+                    "is left untouched (exit 2)");
+  import->add_option("file", import_options.rules_file, "Rules file")->required()->type_name("FILE");
+  import->add_option("-c,--config", import_options.config_file, "Configuration file")->required()->type_name("FILE");
+  import->add_option("--history", import_options.history_file,
+                     "Also import notes from HFILE (columns " + join_columns(history_columns()) + ")")
+      ->type_name("HFILE");
+  import->add_option("--encoding", import_options.encoding, "utf-8 (default; a BOM is accepted) or cp1250")
+      ->type_name("ENC");
+  import->add_option("--project", import_options.project,
+                     "Import only project P: rows must belong to it (an empty project cell takes it)")
+      ->type_name("P");
+  import->add_flag("--replace", import_options.replace,
+                   "Delete the rules the file does not name: of project P with --project, otherwise all rules "
+                   "(notes are never deleted)");
+  import->add_flag("--dry-run", import_options.dry_run, "Check everything, write nothing");
+  import->add_option("--storage", import_options.storage, "Storage instance (default: the only one)")->type_name("NAME");
+  add_plugin_dir(import);
+  import->callback([&] {
+    import_options.plugin_dirs = plugin_dirs;
+    result = rules_import(import_options);
+  });
+  RulesExportOptions export_options;
+  auto* exp = rules->add_subcommand("export", "Export rules (and with --history their notes) as ;-separated CSV that "
+                                              "`rules import` reads back");
+  exp->add_option("-c,--config", export_options.config_file, "Configuration file")->required()->type_name("FILE");
+  exp->add_option("-o,--output", export_options.output, "Rules file (default: standard output)")->type_name("FILE");
+  exp->add_option("--history", export_options.history_file, "Also write the notes to HFILE")->type_name("HFILE");
+  exp->add_option("--encoding", export_options.encoding, "utf-8 (default) or cp1250")->type_name("ENC");
+  exp->add_option("--project", export_options.project, "Only the rules of project P (\"\" = rules without a project)")
+      ->type_name("P");
+  exp->add_option("--storage", export_options.storage, "Storage instance (default: the only one)")->type_name("NAME");
+  add_plugin_dir(exp);
+  exp->callback([&] {
+    export_options.plugin_dirs = plugin_dirs;
+    result = rules_export(export_options);
+  });
 
   auto* alerts = app.add_subcommand("alerts", "Alert actions");
   alerts->require_subcommand(1);

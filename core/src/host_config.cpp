@@ -1,5 +1,7 @@
 #include "switchboard/core/host_config.hpp"
 
+#include "switchboard/core/number_plan.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
@@ -48,6 +50,9 @@ ConfigSchema make_host_schema() {
   root.add("plugins", TypeSpec::object_of(plugins)).doc("Where plugins are found.");
   root.add("runtime", TypeSpec::object_of(runtime)).doc("Threads and lifecycle deadlines.");
   root.add("logging", TypeSpec::object_of(logging)).doc("Process log (spdlog): levels and destinations.");
+  root.add("numbers", TypeSpec::object_of(NumberPlan::schema()))
+      .doc("The numbering plan: how caller numbers and the numbers in rules are normalised so they compare "
+           "(see docs/storage.md).");
   for (auto c : sdk::all_categories) {
     root.add(std::string(sdk::section_of(c)), TypeSpec::map_of(TypeSpec::of(ValueType::string)))
         .doc("Instances of " + std::string(sdk::to_string(c)) + " plugins: NAME: {type: TYPE, config: {...}}.");
@@ -171,6 +176,34 @@ std::optional<HostConfig> validate_config(const ConfigNode& root, const std::str
 
   for (const auto& e : instance_diag.errors()) diag.error(e.position, e.path, e.message);
   if (diag.size() != errors_before) return std::nullopt;
+  return config;
+}
+
+std::optional<HostConfig> load_config_file(const std::string& file, PluginRegistry& registry,
+                                           const std::vector<std::string>& extra_dirs, std::ostream& errors,
+                                           bool print_refusals) {
+  sdk::Diagnostics diag;
+  sdk::ConfigNode root = load_yaml_file(file, diag);
+  auto report = [&] {
+    print_diagnostics(diag, errors);
+    errors << diag.size() << (diag.size() == 1 ? " error" : " errors") << " in " << file << '\n';
+  };
+  bool unreadable = std::any_of(diag.errors().begin(), diag.errors().end(),
+                                [](const sdk::Diagnostic& d) { return d.path == "syntax" || d.path == "file"; });
+  if (unreadable) {
+    report();
+    return std::nullopt;
+  }
+  for (const auto& d : PluginRegistry::default_directories()) registry.load_directory(d);
+  for (const auto& d : plugin_paths(root, file)) registry.load_directory(d);
+  for (const auto& d : extra_dirs) registry.load_directory(d);
+  auto config = validate_config(root, file, registry, diag);
+  if (print_refusals)
+    for (const auto& r : registry.refused()) errors << "warning: plugin refused: " << r.file << ": " << r.reason << '\n';
+  if (!diag.empty()) {
+    report();
+    return std::nullopt;
+  }
   return config;
 }
 

@@ -39,6 +39,12 @@ std::vector<std::string> plugin_paths(const sdk::ConfigNode& root, const std::st
 std::optional<HostConfig> validate_config(const sdk::ConfigNode& root, const std::string& file,
                                           const PluginRegistry& registry, sdk::Diagnostics& diag);
 
+// Reads `file`, loads the plugins it needs (default directories, plugins.paths, then `extra_dirs`) and
+// validates it. Every problem is printed to `errors` with a count line; nothing is returned then.
+std::optional<HostConfig> load_config_file(const std::string& file, PluginRegistry& registry,
+                                           const std::vector<std::string>& extra_dirs, std::ostream& errors,
+                                           bool print_refusals);
+
 // One line per problem, sorted by position: FILE:LINE:COL: error: yaml.path: message
 void print_diagnostics(const sdk::Diagnostics& diag, std::ostream& out);
 

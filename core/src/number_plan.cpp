@@ -1,0 +1,143 @@
+#include "switchboard/core/number_plan.hpp"
+
+#include <cctype>
+
+#include <phonenumbers/phonenumberutil.h>
+
+namespace switchboard::core {
+namespace {
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+// Separators people and legacy tools put into numbers.
+bool is_separator(char c) { return c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')' || c == '\t'; }
+
+bool same_number(const PhoneNumber& a, const PhoneNumber& b) {
+  return a.country_code() == b.country_code() && a.national_number() == b.national_number() &&
+         a.italian_leading_zero() == b.italian_leading_zero() &&
+         a.number_of_leading_zeros() == b.number_of_leading_zeros();
+}
+
+}  // namespace
+
+NumberPlan::NumberPlan(Options options) : options_(std::move(options)) {
+  auto* util = PhoneNumberUtil::GetInstance();
+  country_code_ = util->GetCountryCodeForRegion(options_.region);
+  std::string ndd;
+  util->GetNddPrefixForRegion(options_.region, true, &ndd);
+  if (country_code_ == 0) return;  // unknown region: the parser reports it
+  // Probe: for each leading digit, numbers of every plausible length and second digit must parse to
+  // {country code, the digits} with the same possibility verdict as the direct construction.
+  for (int first = 1; first <= 9; ++first) {
+    char lead = static_cast<char>('0' + first);
+    if (!ndd.empty() && ndd.front() == lead) continue;
+    bool identity = true;
+    for (int length = 5; length <= 13 && identity; ++length) {
+      for (int second = 0; second <= 9 && identity; ++second) {
+        std::string digits(1, lead);
+        digits += static_cast<char>('0' + second);
+        for (int i = 2; i < length; ++i) digits += static_cast<char>('0' + (i * 7 + second) % 10);
+        PhoneNumber parsed, built;
+        if (util->Parse(digits, options_.region, &parsed) != PhoneNumberUtil::NO_PARSING_ERROR) {
+          identity = false;
+          break;
+        }
+        built.set_country_code(country_code_);
+        built.set_national_number(std::stoull(digits));
+        identity = same_number(parsed, built) && util->IsPossibleNumber(parsed) == util->IsPossibleNumber(built);
+      }
+    }
+    plain_national_[static_cast<std::size_t>(first)] = identity;
+  }
+}
+
+sdk::ConfigSchema NumberPlan::schema() {
+  sdk::ConfigSchema s;
+  s.add("region", sdk::ValueType::string).default_value("CZ")
+      .doc("Region (ISO 3166 code) of numbers written without a country code, e.g. `CZ`, `DE`, `GB`.");
+  s.add("pbx_exit_code", sdk::ValueType::string).default_value("0")
+      .doc("Digits the PBX puts before external numbers (the line-seizure code); empty when it puts none.");
+  s.add("internal_max_digits", sdk::ValueType::integer).range(1, 8).default_value(4)
+      .doc("Extensions are at most this many digits; longer numbers are external and become E.164.");
+  return s;
+}
+
+NumberPlan NumberPlan::from_settings(const sdk::Settings& numbers) {
+  return NumberPlan(Options{numbers.string("region"), numbers.string("pbx_exit_code"),
+                            static_cast<int>(numbers.integer("internal_max_digits"))});
+}
+
+// Accepts a number whose length is possible for its country: validity by range would tie routing to the
+// age of the library's metadata, and a newly allocated range must not turn a customer into a stranger.
+std::optional<std::string> NumberPlan::to_e164(const std::string& text) const {
+  auto* util = PhoneNumberUtil::GetInstance();
+  PhoneNumber number;
+  bool plain = text.size() <= 17 && text.front() != '+' && text.front() != '0' &&
+               plain_national_[static_cast<std::size_t>(text.front() - '0')];
+  if (plain) {
+    number.set_country_code(country_code_);
+    number.set_national_number(std::stoull(text));
+  } else if (util->Parse(text, options_.region, &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
+    return std::nullopt;
+  }
+  if (!util->IsPossibleNumber(number)) return std::nullopt;
+  std::string out;
+  util->Format(number, PhoneNumberUtil::E164, &out);
+  return out;
+}
+
+sdk::Result<std::string> NumberPlan::normalise(std::string_view number) const {
+  std::string compact;
+  for (char c : number) {
+    if (is_separator(c)) continue;
+    if (!std::isdigit(static_cast<unsigned char>(c)) && !(c == '+' && compact.empty()))
+      return sdk::make_error(sdk::ErrorCode::invalid_argument,
+                             "'" + std::string(number) + "' is not a phone number (unexpected '" + std::string(1, c) + "')");
+    compact += c;
+  }
+  if (compact.empty()) return std::string{};
+  if (compact == "+")
+    return sdk::make_error(sdk::ErrorCode::invalid_argument, "'" + std::string(number) + "' is not a phone number");
+  if (compact.front() != '+' && static_cast<int>(compact.size()) <= options_.internal_max_digits) return compact;
+
+  // The exit code first: a PBX's "0" + national number must not be read as a national trunk prefix.
+  const auto& exit = options_.pbx_exit_code;
+  if (compact.front() != '+' && !exit.empty() && compact.rfind(exit, 0) == 0 &&
+      static_cast<int>(compact.size() - exit.size()) > options_.internal_max_digits) {
+    if (auto e164 = to_e164(compact.substr(exit.size()))) return *e164;
+  }
+  if (auto e164 = to_e164(compact)) return *e164;
+  return sdk::make_error(sdk::ErrorCode::invalid_argument,
+                         "'" + std::string(number) + "' is not a phone number of region " + options_.region +
+                             " or in international form");
+}
+
+std::string NumberPlan::normalise_caller(std::string_view number) const {
+  auto n = normalise(number);
+  if (n) return *n;
+  std::string digits;
+  for (char c : number)
+    if (std::isdigit(static_cast<unsigned char>(c))) digits += c;
+  return digits;
+}
+
+bool NumberPlan::is_internal(std::string_view normalised) const {
+  return !normalised.empty() && normalised.front() != '+';
+}
+
+std::optional<std::uint64_t> NumberPlan::encode(std::string_view normalised) {
+  bool external = !normalised.empty() && normalised.front() == '+';
+  if (external) normalised.remove_prefix(1);
+  // E.164 has at most 15 digits; extensions are short. Leading zeros of extensions count ("0115" != "115").
+  if (normalised.empty() || normalised.size() > 15) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : normalised) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (external) return (std::uint64_t{1} << 63) | value;
+  return (std::uint64_t{1} << 62) | (static_cast<std::uint64_t>(normalised.size()) << 56) | value;
+}
+
+}  // namespace switchboard::core
