@@ -68,9 +68,7 @@ NumberPlan NumberPlan::from_settings(const sdk::Settings& numbers) {
                             static_cast<int>(numbers.integer("internal_max_digits"))});
 }
 
-// Accepts a number whose length is possible for its country: validity by range would tie routing to the
-// age of the library's metadata, and a newly allocated range must not turn a customer into a stranger.
-std::optional<std::string> NumberPlan::to_e164(const std::string& text) const {
+std::optional<NumberPlan::Parsed> NumberPlan::to_e164(const std::string& text, bool want_validity) const {
   auto* util = PhoneNumberUtil::GetInstance();
   PhoneNumber number;
   bool plain = text.size() <= 17 && text.front() != '+' && text.front() != '0' &&
@@ -82,8 +80,9 @@ std::optional<std::string> NumberPlan::to_e164(const std::string& text) const {
     return std::nullopt;
   }
   if (!util->IsPossibleNumber(number)) return std::nullopt;
-  std::string out;
-  util->Format(number, PhoneNumberUtil::E164, &out);
+  Parsed out;
+  util->Format(number, PhoneNumberUtil::E164, &out.e164);
+  out.valid = want_validity && util->IsValidNumber(number);
   return out;
 }
 
@@ -101,13 +100,21 @@ sdk::Result<std::string> NumberPlan::normalise(std::string_view number) const {
     return sdk::make_error(sdk::ErrorCode::invalid_argument, "'" + std::string(number) + "' is not a phone number");
   if (compact.front() != '+' && static_cast<int>(compact.size()) <= options_.internal_max_digits) return compact;
 
-  // The exit code first: a PBX's "0" + national number must not be read as a national trunk prefix.
+  // A number that starts with the exit code reads two ways: the PBX's exit code + a number ("0" + "602123456"),
+  // or a number dialled as is ("00420602123456" with the international prefix). The reading that is a valid
+  // number wins, the exit-code reading first; when neither is valid, the first that is possible.
   const auto& exit = options_.pbx_exit_code;
   if (compact.front() != '+' && !exit.empty() && compact.rfind(exit, 0) == 0 &&
       static_cast<int>(compact.size() - exit.size()) > options_.internal_max_digits) {
-    if (auto e164 = to_e164(compact.substr(exit.size()))) return *e164;
+    auto stripped = to_e164(compact.substr(exit.size()), true);
+    if (stripped && stripped->valid) return stripped->e164;
+    auto raw = to_e164(compact, true);
+    if (raw && raw->valid) return raw->e164;
+    if (stripped) return stripped->e164;
+    if (raw) return raw->e164;
+  } else if (auto e164 = to_e164(compact, false)) {
+    return e164->e164;
   }
-  if (auto e164 = to_e164(compact)) return *e164;
   return sdk::make_error(sdk::ErrorCode::invalid_argument,
                          "'" + std::string(number) + "' is not a phone number of region " + options_.region +
                              " or in international form");

@@ -43,7 +43,14 @@ class NumberPlan {
   static std::optional<std::uint64_t> encode(std::string_view normalised);
 
  private:
-  std::optional<std::string> to_e164(const std::string& digits) const;
+  struct Parsed {
+    std::string e164;
+    bool valid = false;  // in an assigned range (checked only when asked: it costs more than parsing)
+  };
+  // A number whose length is possible for its country, or nothing. Possible rather than valid: validity by
+  // range ties routing to the age of the library's metadata, and a newly allocated range must not turn a
+  // customer into a stranger. Validity only decides between two readings of one number.
+  std::optional<Parsed> to_e164(const std::string& digits, bool want_validity) const;
 
   Options options_;
   int country_code_ = 0;
