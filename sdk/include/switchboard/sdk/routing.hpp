@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,13 +25,20 @@ class DeviceView {
   virtual std::optional<std::chrono::steady_clock::time_point> idle_since(std::string_view device) const = 0;
 };
 
+// A rule whose numbers include the caller's, as the core's customer index holds it; valid during decide().
+struct RuleMatch {
+  std::int64_t rule_id = 0;
+  std::string_view project;               // empty: a lookup-only rule (SA-group mode)
+  std::span<const std::string> operators;  // in the order the rule gives them
+};
+
 struct RoutingRequest {
   std::string call_id;
   std::string dialled;            // the project or group number the call arrived on
   std::string caller;             // as the PBX gave it; empty when withheld
   std::string caller_normalised;  // the numbering plan's form (E.164 or extension); empty when withheld
-  std::vector<const Rule*> matches;  // rules of any project whose numbers equal the caller's
-  bool directory_empty = false;   // the database holds no rules at all (seed code 10)
+  std::vector<RuleMatch> matches;  // rules of any project whose numbers equal the caller's, by rule id
+  bool directory_empty = false;   // the database holds no rules at all (the original's code 10)
   TimePoint at{};
 };
 
@@ -48,6 +57,8 @@ struct RoutingDecision {
   };
   Action action = Action::offer;
   std::vector<RouteTarget> targets;
+  // How long a target may ring before the engine moves on; zero: the engine's default.
+  std::chrono::milliseconds ring_timeout{0};
   OutcomeCode outcome_when_exhausted = 9;
   std::optional<std::int64_t> customer_id;
   std::vector<std::string> trail;  // why: every rule looked at, every target skipped
