@@ -66,6 +66,12 @@ class InstanceContext final : public sdk::Context {
   sdk::InstanceRef instance(sdk::Category category, const std::string& name) override {
     return runtime_.find_ref(category, name);
   }
+  std::vector<std::string> instance_names(sdk::Category category) const override {
+    std::vector<std::string> names;
+    for (const auto& r : runtime_.instances())
+      if (r.config->category == category) names.push_back(r.config->name);
+    return names;
+  }
 
  private:
   // The bus as one instance sees it: its subscriptions deliver on its strand.

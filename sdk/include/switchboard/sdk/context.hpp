@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "switchboard/sdk/asio.hpp"
 #include "switchboard/sdk/category.hpp"
@@ -81,6 +82,9 @@ class Context {
   // Another configured instance, named by a `reference` key; valid from start() to stop().
   // Empty for an unknown name.
   virtual InstanceRef instance(Category category, const std::string& name) = 0;
+  // The names of every configured instance of a category, in file order (a driver that derives its devices
+  // from the routing strategies, a tool that uses the only storage).
+  virtual std::vector<std::string> instance_names(Category category) const = 0;
 
   // Runs `work` on the blocking pool and hands its result to `done` on the strand.
   template <class Work, class Done>

@@ -124,6 +124,13 @@ class FakeContext final : public Context {
     return it == instances_.end() ? InstanceRef{} : it->second;
   }
 
+  std::vector<std::string> instance_names(Category category) const override {
+    std::vector<std::string> names;
+    for (const auto& [key, ref] : instances_)
+      if (key.first == category) names.push_back(key.second);
+    return names;
+  }
+
   // Test set-up: what instance() returns for a referenced name; by default it shares this context's strand.
   void add_instance(Category category, const std::string& name, Instance* instance, Strand* strand = nullptr) {
     instances_[{category, name}] = InstanceRef{instance, strand ? strand : &strand_};
