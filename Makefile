@@ -23,8 +23,14 @@ build: configure
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# First run: var/ with a generated demo database (1,000 customers, 3 projects, 20 operators).
 demo: build
-	@$(BUILD_DIR)/bin/switchboard serve -c $(CONFIG)
+	@mkdir -p var/log
+	@if [ ! -f var/switchboard.db ]; then \
+	  $(BUILD_DIR)/bin/switchboard rules generate --customers 1000 --projects 100,200,300 --operators 101-117 \
+	    --seed 1 -o var/demo-rules.csv && \
+	  $(BUILD_DIR)/bin/switchboard rules import var/demo-rules.csv -c $(CONFIG); fi
+	@$(BUILD_DIR)/bin/switchboard serve -c $(CONFIG) --show-calls
 
 install: build
 	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)

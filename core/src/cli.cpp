@@ -6,16 +6,22 @@
 #include <future>
 #include <map>
 #include <iostream>
+#include <cstring>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 
+#include "switchboard/core/call_commands.hpp"
+#include "switchboard/core/call_engine.hpp"
 #include "switchboard/core/host_config.hpp"
 #include "switchboard/core/logging.hpp"
 #include "switchboard/core/plugin_registry.hpp"
 #include "switchboard/core/reference.hpp"
 #include "switchboard/core/rules_commands.hpp"
 #include "switchboard/core/rules_csv.hpp"
+#include "switchboard/core/rules_generator.hpp"
 #include "switchboard/core/runtime.hpp"
 #include "switchboard/sdk/alert.hpp"
 #include "switchboard/sdk/version.hpp"
@@ -43,6 +49,38 @@ std::string join_columns(const std::vector<std::string>& columns) {
   return out;
 }
 
+// "101-117" or "101,102,110": extensions.
+std::vector<std::string> expand_extensions(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    auto dash = item.find('-');
+    if (dash == std::string::npos) {
+      if (!item.empty()) out.push_back(item);
+      continue;
+    }
+    long from = std::stol(item.substr(0, dash)), to = std::stol(item.substr(dash + 1));
+    for (long e = from; e <= to; ++e) out.push_back(std::to_string(e));
+  }
+  return out;
+}
+
+int cmd_rules_generate(RuleGeneratorOptions options, const std::string& output) {
+  std::string csv = write_rules_csv(generate_rules(options));
+  if (output.empty() || output == "-") {
+    std::cout << csv;
+    return exit_ok;
+  }
+  std::ofstream out(output, std::ios::binary | std::ios::trunc);
+  if (!(out << csv)) {
+    std::cerr << "error: cannot write " << output << ": " << std::strerror(errno) << '\n';
+    return exit_failure;
+  }
+  std::cerr << "generated " << options.customers << " customers into " << output << '\n';
+  return exit_ok;
+}
+
 int cmd_check(const std::string& file, bool print, const std::vector<std::string>& dirs) {
   PluginRegistry registry;
   auto config = load_config(file, registry, dirs, false);
@@ -56,7 +94,7 @@ int cmd_check(const std::string& file, bool print, const std::vector<std::string
   return exit_ok;
 }
 
-int cmd_serve(const std::string& file, const std::vector<std::string>& dirs) {
+int cmd_serve(const std::string& file, const std::vector<std::string>& dirs, bool show_calls) {
   LogSetup logs;
   PluginRegistry registry;
   auto config = load_config(file, registry, dirs, true);
@@ -72,7 +110,30 @@ int cmd_serve(const std::string& file, const std::vector<std::string>& dirs) {
     log->info("instance configured instance={}.{} type={} plugin={}", sdk::to_string(i.category), i.name, i.type,
               i.factory->plugin->id);
   Runtime runtime(*config, logs);
-  return runtime.serve();
+  std::vector<std::string> call_logs;
+  for (const auto& i : config->instances)
+    if (i.category == sdk::Category::exporter && i.settings.has("path"))
+      call_logs.push_back(i.name + " (" + i.settings.string("path") + ")");
+  int code = runtime.serve([&](Runtime& r) {
+    if (!show_calls || !r.engine()) return;
+    std::cout << "time      project  caller            customer  operator  outcome\n" << std::flush;
+    r.on_engine([&r] {
+      r.engine()->on_record([](const sdk::CallRecord& c) {
+        std::cout << fmt::format("{:%H:%M:%S}  {:<7}  {:<16}  {:<8}  {:<8}  {}\n",
+                                 fmt::localtime(std::chrono::system_clock::to_time_t(c.at)), c.project,
+                                 c.caller.empty() ? "(withheld)" : c.caller,
+                                 c.customer_id ? std::to_string(*c.customer_id) : "-",
+                                 c.operator_extension.empty() ? "-" : c.operator_extension, c.outcome)
+                  << std::flush;
+      });
+    });
+  });
+  if (show_calls && !call_logs.empty()) {
+    std::cout << "call log:";
+    for (const auto& l : call_logs) std::cout << ' ' << l;
+    std::cout << "; `switchboard calllog export -c " << file << " -o FILE` writes the stored log\n";
+  }
+  return code;
 }
 
 int cmd_plugins_list(const std::vector<std::string>& dirs) {
@@ -148,7 +209,7 @@ int cmd_alerts_test(const std::string& file, const std::string& only, const std:
   PluginRegistry registry;
   auto config = load_config(file, registry, dirs, true);
   if (!config) return exit_config;
-  logs.configure(config->host.object("logging"));
+  logs.configure(config->host.object("logging"), true);
   // Only the alert instances take part.
   HostConfig alerts_only{config->file, config->host, {}};
   for (const auto& i : config->instances)
@@ -216,7 +277,10 @@ int run_cli(int argc, char** argv) {
                                             "SIGINT/SIGTERM, then stop them in order");
   serve->add_option("-c,--config", config_file, "Configuration file")->required()->type_name("FILE");
   add_plugin_dir(serve);
-  serve->callback([&] { result = cmd_serve(config_file, plugin_dirs); });
+  bool show_calls = false;
+  serve->add_flag("--show-calls", show_calls, "Print one line per finished call (time, project, caller, customer, "
+                                              "operator, outcome code)");
+  serve->callback([&] { result = cmd_serve(config_file, plugin_dirs, show_calls); });
 
   bool print = false;
   auto* check = app.add_subcommand("check", "Validate a configuration completely (plugins, keys, types, ranges, "
@@ -274,6 +338,22 @@ int run_cli(int argc, char** argv) {
     import_options.plugin_dirs = plugin_dirs;
     result = rules_import(import_options);
   });
+  RuleGeneratorOptions generate_options;
+  std::string generate_output, generate_projects = "100,200,300", generate_operators = "101-117";
+  auto* generate = rules->add_subcommand("generate", "Write realistic rules (Czech names, addresses, unique numbers) "
+                                                     "for a demo or a benchmark, in the import format");
+  generate->add_option("--customers", generate_options.customers, "How many")->capture_default_str();
+  generate->add_option("--projects", generate_projects, "Project numbers")->capture_default_str();
+  generate->add_option("--operators", generate_operators, "Operator extensions shared out over the projects")
+      ->capture_default_str();
+  generate->add_option("--seed", generate_options.seed, "Seed")->capture_default_str();
+  generate->add_option("-o,--output", generate_output, "File (default: standard output)")->type_name("FILE");
+  generate->callback([&] {
+    generate_options.projects = expand_extensions(generate_projects);
+    generate_options.operators = expand_extensions(generate_operators);
+    result = cmd_rules_generate(generate_options, generate_output);
+  });
+
   RulesExportOptions export_options;
   auto* exp = rules->add_subcommand("export", "Export rules (and with --history their notes) as ;-separated CSV that "
                                               "`rules import` reads back");
@@ -288,6 +368,61 @@ int run_cli(int argc, char** argv) {
   exp->callback([&] {
     export_options.plugin_dirs = plugin_dirs;
     result = rules_export(export_options);
+  });
+
+  RouteExplainOptions explain_options;
+  auto* route = app.add_subcommand("route", "Routing decisions");
+  route->require_subcommand(1);
+  auto* explain = route->add_subcommand(
+      "explain", "Show the decision the engine would take for a call: the customer found, each candidate in order "
+                 "with why others were skipped, the operator and the outcome code");
+  explain->add_option("-c,--config", explain_options.config_file, "Configuration file")->required()->type_name("FILE");
+  explain->add_option("--project", explain_options.project, "The dialled project number")->required()->type_name("P");
+  explain->add_option("--caller", explain_options.caller, "The caller's number as the PBX gives it (omit: withheld)")
+      ->type_name("C");
+  explain->add_option("--busy", explain_options.busy, "Extensions to take as busy")->type_name("EXT,...");
+  explain->add_option("--offline", explain_options.offline, "Extensions to take as offline")->type_name("EXT,...");
+  explain->add_flag("--json", explain_options.json, "One JSON object: outcome, operator, customer_id, steps, candidates");
+  add_plugin_dir(explain);
+  explain->callback([&] {
+    explain_options.plugin_dirs = plugin_dirs;
+    result = route_explain(explain_options);
+  });
+
+  SimulateOptions simulate_options;
+  std::int64_t seed = 0;
+  double rate = 0;
+  auto* sim = app.add_subcommand("simulate", "Run the sim driver's scenario in virtual time to completion, write the "
+                                             "call log through the configured exporters and print a summary");
+  sim->add_option("-c,--config", simulate_options.config_file, "Configuration file")->required()->type_name("FILE");
+  sim->add_option("--calls", simulate_options.calls, "How many calls to offer")->capture_default_str();
+  auto* seed_option = sim->add_option("--seed", seed, "Seed of the scenario (default: the config's)");
+  auto* rate_option = sim->add_option("--rate", rate, "Calls per minute (default: the config's)")->check(CLI::PositiveNumber);
+  sim->add_option("--start", simulate_options.start, "Virtual start time, local")->capture_default_str();
+  add_plugin_dir(sim);
+  sim->callback([&] {
+    if (*seed_option) simulate_options.seed = seed;
+    if (*rate_option) simulate_options.rate = rate;
+    simulate_options.plugin_dirs = plugin_dirs;
+    result = simulate(simulate_options);
+  });
+
+  CallLogExportOptions calllog_options;
+  auto* calllog = app.add_subcommand("calllog", "The stored call log");
+  calllog->require_subcommand(1);
+  auto* calllog_export_cmd = calllog->add_subcommand(
+      "export", "Write every stored record in the original format (D.M.YYYY HH:MM:SS;project;caller;operator;type;"
+                "customer_id;); with --clear, delete exactly the records written (the original's \"save and delete\")");
+  calllog_export_cmd->add_option("-c,--config", calllog_options.config_file, "Configuration file")->required()->type_name("FILE");
+  calllog_export_cmd->add_option("-o,--output", calllog_options.output, "File to write")->required()->type_name("FILE");
+  calllog_export_cmd->add_flag("--clear", calllog_options.clear, "Delete the written records from the database");
+  calllog_export_cmd->add_option("--encoding", calllog_options.encoding, "utf-8 (default) or cp1250")->type_name("ENC");
+  calllog_export_cmd->add_option("--storage", calllog_options.storage, "Storage instance (default: the only one)")
+      ->type_name("NAME");
+  add_plugin_dir(calllog_export_cmd);
+  calllog_export_cmd->callback([&] {
+    calllog_options.plugin_dirs = plugin_dirs;
+    result = calllog_export(calllog_options);
   });
 
   auto* alerts = app.add_subcommand("alerts", "Alert actions");

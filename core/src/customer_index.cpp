@@ -1,5 +1,7 @@
 #include "switchboard/core/customer_index.hpp"
 
+#include <algorithm>
+
 #include "switchboard/core/number_plan.hpp"
 
 namespace switchboard::core {
@@ -199,6 +201,14 @@ void CustomerIndex::find(std::string_view normalised, std::vector<IndexedRule>& 
     const auto& ops = operator_lists_[e.operators];
     out.push_back({e.id, projects_[e.project], std::span<const std::string>(ops.data(), ops.size())});
   }
+}
+
+std::vector<std::string> CustomerIndex::operators() const {
+  std::vector<std::string> out;
+  for (const auto& list : operator_lists_)
+    for (const auto& o : list)
+      if (std::find(out.begin(), out.end(), o) == out.end()) out.push_back(o);
+  return out;
 }
 
 std::size_t CustomerIndex::memory_bytes() const {

@@ -52,6 +52,11 @@ bool EventHub::drain(std::chrono::milliseconds deadline) {
   return idle_.wait_for(lock, deadline, [this] { return in_flight_ == 0; });
 }
 
+bool EventHub::idle() {
+  std::lock_guard lock(mutex_);
+  return in_flight_ == 0;
+}
+
 void EventHub::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;

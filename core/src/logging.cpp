@@ -65,13 +65,15 @@ LogSetup::LogSetup() {
   sinks_.push_back(console);
 }
 
-void LogSetup::configure(const sdk::Settings& logging) {
+void LogSetup::configure(const sdk::Settings& logging, bool tool) {
   std::string env_error;
   {
   std::lock_guard lock(mutex_);
   default_level_ = *level_from_name(logging.string("level"));
   rules_.clear();
-  for (const auto& [name, value] : logging.entries("levels")) rules_.push_back({name, *level_from_name(value.text)});
+  if (tool) default_level_ = std::max(default_level_, spdlog::level::warn);
+  else
+    for (const auto& [name, value] : logging.entries("levels")) rules_.push_back({name, *level_from_name(value.text)});
   if (auto* console = dynamic_cast<spdlog::sinks::stderr_color_sink_mt*>(sinks_.front().get())) {
     const std::string& color = logging.string("color");
     console->set_color_mode(color == "always"  ? spdlog::color_mode::always

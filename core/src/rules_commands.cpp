@@ -117,7 +117,7 @@ int rules_import(const RulesImportOptions& o) {
 
   // 2. Against what is stored: ambiguous routes and notes for unknown rules.
   LogSetup logs;
-  logs.configure(loaded.config->host.object("logging"));
+  logs.configure(loaded.config->host.object("logging"), true);
   auto session = StorageSession::open(*loaded.config, logs, o.storage);
   if (!session) {
     std::cerr << "error: " << session.error().message << '\n';
@@ -179,7 +179,7 @@ int rules_export(const RulesExportOptions& o) {
   loaded.config = load_config_file(o.config_file, loaded.registry, o.plugin_dirs, std::cerr, false);
   if (!loaded.config) return exit_bad_input;
   LogSetup logs;
-  logs.configure(loaded.config->host.object("logging"));
+  logs.configure(loaded.config->host.object("logging"), true);
   auto session = StorageSession::open(*loaded.config, logs, o.storage);
   if (!session) {
     std::cerr << "error: " << session.error().message << '\n';

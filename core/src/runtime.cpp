@@ -7,6 +7,7 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include "switchboard/core/call_engine.hpp"
 #include "switchboard/core/event_hub.hpp"
 
 namespace switchboard::core {
@@ -41,21 +42,95 @@ class AsioTimer final : public sdk::TimerHandle {
 
 }  // namespace
 
+// Time that moves only when nothing else is left to do: each step jumps to the earliest timer.
+class VirtualClock final : public sdk::Clock {
+ public:
+  explicit VirtualClock(sdk::TimePoint start) : start_(start) {}
+  sdk::TimePoint now() const override {
+    std::lock_guard lock(mutex_);
+    return start_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(elapsed_);
+  }
+  std::chrono::steady_clock::time_point steady_now() const override {
+    std::lock_guard lock(mutex_);
+    return std::chrono::steady_clock::time_point(std::chrono::hours(1)) +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(elapsed_);
+  }
+
+  sdk::Timer schedule(sdk::Strand strand, std::chrono::nanoseconds delay, std::function<void()> callback) {
+    auto cancelled = std::make_shared<bool>(false);
+    std::lock_guard lock(mutex_);
+    timers_.emplace(std::make_pair(elapsed_ + std::max(delay, std::chrono::nanoseconds(0)), next_++),
+                    Pending{std::move(strand), std::move(callback), cancelled});
+    return std::make_unique<Handle>(cancelled);
+  }
+  // Jumps to the earliest live timer (due no later than `limit`) and posts its callback to its strand;
+  // false when there is none.
+  bool fire_next(std::optional<std::chrono::nanoseconds> limit = std::nullopt) {
+    std::unique_lock lock(mutex_);
+    while (!timers_.empty()) {
+      if (limit && timers_.begin()->first.first > *limit) return false;
+      auto node = timers_.extract(timers_.begin());
+      if (*node.mapped().cancelled) continue;
+      elapsed_ = std::max(elapsed_, node.key().first);
+      lock.unlock();
+      auto& p = node.mapped();
+      asio::post(p.strand, [cb = std::move(p.callback), cancelled = p.cancelled] {
+        if (!*cancelled) cb();
+      });
+      return true;
+    }
+    return false;
+  }
+  std::chrono::nanoseconds elapsed() const {
+    std::lock_guard lock(mutex_);
+    return elapsed_;
+  }
+  void move_to(std::chrono::nanoseconds t) {
+    std::lock_guard lock(mutex_);
+    elapsed_ = std::max(elapsed_, t);
+  }
+
+ private:
+  struct Pending {
+    sdk::Strand strand;
+    std::function<void()> callback;
+    std::shared_ptr<bool> cancelled;
+  };
+  class Handle final : public sdk::TimerHandle {
+   public:
+    explicit Handle(std::shared_ptr<bool> cancelled) : cancelled_(std::move(cancelled)) {}
+    ~Handle() override { cancel(); }
+    void cancel() override { *cancelled_ = true; }
+
+   private:
+    std::shared_ptr<bool> cancelled_;
+  };
+
+  mutable std::mutex mutex_;
+  sdk::TimePoint start_;
+  std::chrono::nanoseconds elapsed_{0};
+  std::uint64_t next_ = 0;
+  std::map<std::pair<std::chrono::nanoseconds, std::uint64_t>, Pending> timers_;
+};
+
 class InstanceContext final : public sdk::Context {
  public:
-  InstanceContext(Runtime& runtime, const InstanceConfig& config, sdk::Logger& logger, asio::thread_pool& pool)
-      : runtime_(runtime), config_(config), strand_(asio::make_strand(runtime.io_context())), logger_(logger),
-        pool_(pool), bus_(*this) {}
+  InstanceContext(Runtime& runtime, const InstanceConfig& config, sdk::Logger& logger, sdk::Strand strand)
+      : runtime_(runtime), config_(config), strand_(std::move(strand)), logger_(logger), bus_(*this) {}
 
   const std::string& instance_name() const override { return config_.name; }
   sdk::Category category() const override { return config_.category; }
   sdk::Strand& strand() override { return strand_; }
   asio::io_context& io_context() override { return runtime_.io_context(); }
-  void run_blocking(std::function<void()> work) override { asio::post(pool_, std::move(work)); }
+  void run_blocking(std::function<void()> work) override { runtime_.run_blocking(std::move(work)); }
   sdk::Logger& logger() override { return logger_; }
   sdk::EventBus& events() override { return bus_; }
-  sdk::Clock& clock() override { return system_clock; }
+  sdk::Clock& clock() override {
+    if (auto* v = runtime_.virtual_clock()) return *v;
+    return system_clock;
+  }
   sdk::Timer call_after(std::chrono::nanoseconds delay, std::function<void()> callback) override {
+    if (auto* v = runtime_.virtual_scheduler()) return v->schedule(strand_, delay, std::move(callback));
     auto timer = std::make_shared<asio::steady_timer>(strand_, delay);
     auto cancelled = std::make_shared<bool>(false);
     timer->async_wait([timer, cancelled, callback = std::move(callback)](const boost::system::error_code& ec) {
@@ -91,23 +166,108 @@ class InstanceContext final : public sdk::Context {
   const InstanceConfig& config_;
   sdk::Strand strand_;
   sdk::Logger& logger_;
-  asio::thread_pool& pool_;
   Bus bus_;
 };
 
-Runtime::Runtime(const HostConfig& config, LogSetup& logs)
+Runtime::Runtime(const HostConfig& config, LogSetup& logs, ClockMode mode, sdk::TimePoint virtual_start)
     : config_(config),
       logs_(logs),
+      mode_(mode),
       log_(logs.get("host")),
       work_(asio::make_work_guard(io_)),
       blocking_(static_cast<std::size_t>(config.host.object("runtime").integer("blocking_threads"))),
-      events_(std::make_unique<EventHub>()) {
+      events_(std::make_unique<EventHub>()),
+      engine_strand_(asio::make_strand(io_)) {
+  engine_config_.category = sdk::Category::routing;
+  engine_config_.name = "engine";
+  engine_config_.type = "engine";
+  if (mode == ClockMode::virtual_time) {
+    virtual_clock_ = std::make_unique<VirtualClock>(virtual_start);
+    return;  // this thread drives the io_context
+  }
   auto io_threads = config.host.object("runtime").integer("io_threads");
   for (std::int64_t i = 0; i < io_threads; ++i) threads_.emplace_back([this] { io_.run(); });
 }
 
+sdk::Clock* Runtime::virtual_clock() noexcept { return virtual_clock_.get(); }
+
+void Runtime::run_blocking(std::function<void()> work) {
+  ++blocking_in_flight_;
+  asio::post(blocking_, [this, work = std::move(work)] {
+    work();  // its completion is posted to a strand before the count drops
+    --blocking_in_flight_;
+  });
+}
+
+bool Runtime::wait_for(const std::function<bool()>& ready, std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  if (mode_ == ClockMode::real) {
+    while (!ready()) {
+      if (std::chrono::steady_clock::now() >= until) return false;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return true;
+  }
+  // Virtual time: handlers first, then the blocking pool, and only when both are idle the next timer.
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    io_.restart();
+    if (io_.poll() > 0) continue;
+    if (blocking_in_flight_ > 0) {
+      io_.run_one_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (!virtual_clock_->fire_next()) return ready();
+  }
+  return true;
+}
+
+void Runtime::run_until_idle() {
+  if (mode_ != ClockMode::virtual_time) return;
+  for (;;) {
+    io_.restart();
+    if (io_.poll() > 0) continue;
+    if (blocking_in_flight_ > 0) {
+      io_.run_one_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (!virtual_clock_->fire_next()) return;
+  }
+}
+
+void Runtime::run_ready() {
+  if (mode_ != ClockMode::virtual_time) return;
+  for (;;) {
+    io_.restart();
+    if (io_.poll() > 0) continue;
+    if (blocking_in_flight_ > 0) {
+      io_.run_one_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    return;
+  }
+}
+
+void Runtime::advance(std::chrono::nanoseconds by) {
+  if (mode_ != ClockMode::virtual_time) return;
+  auto until = virtual_clock_->elapsed() + by;
+  run_ready();
+  while (virtual_clock_->fire_next(until)) run_ready();
+  virtual_clock_->move_to(until);
+}
+
+void Runtime::on_engine(std::function<void()> fn) {
+  std::atomic<bool> done{false};
+  asio::post(engine_strand_, [&] {
+    fn();
+    done = true;
+  });
+  wait_for([&] { return done.load(); }, std::chrono::hours(24));
+}
+
 Runtime::~Runtime() {
   stop();
+  engine_.reset();
   work_.reset();
   io_.stop();
   for (auto& t : threads_)
@@ -162,11 +322,17 @@ sdk::Status Runtime::run_stage(const std::vector<RunningInstance*>& stage, bool 
     pending.push_back({r, std::move(promise), std::move(future)});
   }
   sdk::Status result;
-  auto until = std::chrono::steady_clock::now() + deadline;
+  wait_for(
+      [&] {
+        return std::all_of(pending.begin(), pending.end(), [](Pending& p) {
+          return p.future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+        });
+      },
+      deadline);
   for (auto& p : pending) {
     const auto& cfg = *p.instance->config;
     std::string who = std::string(sdk::to_string(cfg.category)) + "." + cfg.name;
-    if (p.future.wait_until(until) != std::future_status::ready) {
+    if (p.future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
       log_->error("instance did not {} within {}ms instance={}", starting ? "start" : "stop", deadline.count(), who);
       if (result.ok())
         result = sdk::make_error(sdk::ErrorCode::timeout, who + " did not " + (starting ? "start" : "stop") +
@@ -196,7 +362,9 @@ sdk::Status Runtime::start() {
     RunningInstance r;
     r.config = &inst;
     std::string logger_name = std::string(sdk::to_string(inst.category)) + "." + inst.name;
-    r.context = std::make_unique<InstanceContext>(*this, inst, logs_.sdk_logger(logger_name), blocking_);
+    // Routing strategies share the engine's strand: decide() is a plain call from the engine.
+    auto strand = inst.category == sdk::Category::routing ? engine_strand_ : asio::make_strand(io_);
+    r.context = std::make_unique<InstanceContext>(*this, inst, logs_.sdk_logger(logger_name), strand);
     try {
       r.instance = inst.factory->factory->create(*r.context, inst.settings);
     } catch (const std::exception& e) {
@@ -213,12 +381,64 @@ sdk::Status Runtime::start() {
       if (r.config->category == category) stage.push_back(&r);
     if (stage.empty()) continue;
     auto status = run_stage(stage, true, deadline);
+    if (status.ok() && category == sdk::Category::routing) status = start_engine(deadline);
     if (!status.ok()) {
       stop();
       return status;
     }
   }
+  if (engine_) asio::post(engine_strand_, [this] { engine_->monitor_devices(); });
   return {};
+}
+
+sdk::Status Runtime::start_engine(std::chrono::milliseconds deadline) {
+  EngineWiring wiring;
+  for (auto& r : instances_) {
+    const auto& c = *r.config;
+    switch (c.category) {
+      case sdk::Category::driver:
+        wiring.drivers.push_back({c.name, static_cast<sdk::PbxDriver*>(r.instance.get()), &r.context->strand()});
+        break;
+      case sdk::Category::routing:
+        wiring.strategies.push_back(
+            {c.name, static_cast<sdk::RoutingStrategy*>(r.instance.get()), c.settings.string_or("storage", "")});
+        break;
+      case sdk::Category::storage:
+        wiring.storages.push_back({c.name, static_cast<sdk::Storage*>(r.instance.get()), &r.context->strand()});
+        break;
+      case sdk::Category::exporter:
+        wiring.exporters.push_back({c.name, static_cast<sdk::LogExporter*>(r.instance.get()), &r.context->strand()});
+        break;
+      case sdk::Category::alert:
+        break;
+    }
+  }
+  if (wiring.strategies.empty()) return {};
+  // The call log goes to the storage the strategies route from; with one storage, to that one.
+  for (const auto& s : wiring.strategies)
+    if (!s.storage.empty()) {
+      wiring.call_log_storage = s.storage;
+      break;
+    }
+  if (wiring.call_log_storage.empty() && wiring.storages.size() == 1) wiring.call_log_storage = wiring.storages[0].name;
+  engine_context_ = std::make_unique<InstanceContext>(*this, engine_config_, logs_.sdk_logger("engine"), engine_strand_);
+  engine_ = std::make_unique<CallEngine>(*engine_context_, NumberPlan::from_settings(config_.host.object("numbers")),
+                                         std::move(wiring));
+  auto result = std::make_shared<std::optional<sdk::Status>>();
+  asio::post(engine_strand_, [this, result] { engine_->start([result](sdk::Status s) { *result = std::move(s); }); });
+  if (!wait_for([&] { return result->has_value(); }, deadline))
+    return sdk::make_error(sdk::ErrorCode::timeout, "the call engine did not start in time (loading the customer index)");
+  if (!(*result)->ok()) return **result;
+  log_->info("call engine started");
+  return {};
+}
+
+void Runtime::stop_engine(std::chrono::milliseconds deadline) {
+  if (!engine_) return;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  asio::post(engine_strand_, [this, done] { engine_->stop([done](sdk::Status) { *done = true; }); });
+  if (!wait_for([&] { return done->load(); }, deadline))
+    log_->error("call engine did not flush the call log within {}ms", deadline.count());
 }
 
 void Runtime::stop() {
@@ -232,8 +452,11 @@ void Runtime::stop() {
         stage.push_back(&*it);
     return stage;
   };
+  if (engine_) on_engine([this] { engine_->prepare_stop(); });
   if (auto drivers = stage_of({sdk::Category::driver}); !drivers.empty()) run_stage(drivers, false, deadline);
-  if (!events_->drain(deadline)) log_->warn("event bus not drained within {}ms; going on", deadline.count());
+  if (!wait_for([this] { return events_->idle(); }, deadline))
+    log_->warn("event bus not drained within {}ms; going on", deadline.count());
+  stop_engine(deadline);
   if (auto middle = stage_of({sdk::Category::routing, sdk::Category::exporter, sdk::Category::alert}); !middle.empty())
     run_stage(middle, false, deadline);
   if (auto storage = stage_of({sdk::Category::storage}); !storage.empty()) run_stage(storage, false, deadline);
@@ -246,11 +469,22 @@ void Runtime::request_stop() {
   stop_cv_.notify_all();
 }
 
-int Runtime::serve() {
-  asio::signal_set signals(io_, SIGINT, SIGTERM);
+int Runtime::serve(const std::function<void(Runtime&)>& on_ready) {
+  asio::signal_set signals(io_, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                              int signal) {
     if (ec) return;
+    if (signal == SIGHUP) {
+      // Rules changed by another process (`switchboard rules import`): reload the customer indexes.
+      if (engine_)
+        asio::post(engine_strand_, [this] {
+          engine_->reload_indexes([this](sdk::Status s) {
+            if (!s.ok()) log_->error("customer index reload failed: {}", s.error().message);
+          });
+        });
+      signals.async_wait(on_signal);
+      return;
+    }
     if (stop_requested_) {
       log_->warn("second signal {}: exiting now", signal == SIGINT ? "SIGINT" : "SIGTERM");
       logs_.flush();
@@ -278,6 +512,7 @@ int Runtime::serve() {
     cancel_signals();
     return 1;
   }
+  if (on_ready) on_ready(*this);
   log_->info("ready instances={} (Ctrl-C stops)", instances_.size());
   {
     std::unique_lock lock(stop_mutex_);

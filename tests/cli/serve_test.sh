@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # `switchboard serve` starts every instance, reports ready, and stops cleanly on SIGTERM and on SIGINT.
+# Runs in a scratch folder (the config's relative paths, such as var/, land there).
 # Usage: serve_test.sh SWITCHBOARD CONFIG
 set -u
 bin=$1
-config=$2
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+config=$(realpath "$2")
+work=$(mktemp -d)
+log="$work/serve.log"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+# The lifecycle lines are INFO; the demo config itself logs warnings only.
+export SWITCHBOARD_LOG="host=info"
 fail() { echo "FAIL: $*"; echo "--- log:"; cat "$log"; exit 1; }
 
 for signal in TERM INT; do

@@ -75,8 +75,8 @@ TEST(HostConfig, ReportsInstanceShapeErrors) {
 TEST(HostConfig, AnInstanceTypeBelongsToItsSection) {
   auto v = validate("drivers:\n  pbx: {type: log}\n");
   EXPECT_FALSE(v.config);
-  EXPECT_EQ(v.errors, "t.yaml:2:15: error: drivers.pbx.type: unknown driver type 'log'; known: none (see `switchboard "
-                      "plugins list`)\n");
+  EXPECT_EQ(v.errors, "t.yaml:2:15: error: drivers.pbx.type: unknown driver type 'log'; known: scripted, sim (see "
+                      "`switchboard plugins list`)\n");
 }
 
 TEST(HostConfig, RedactsSecretsInTheEffectiveConfig) {

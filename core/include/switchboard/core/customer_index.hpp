@@ -40,6 +40,8 @@ class CustomerIndex {
   void find(std::string_view normalised, std::vector<IndexedRule>& out) const;
   bool contains(std::int64_t rule_id) const { return slot_of(rule_id) != no_slot; }
   std::size_t size() const noexcept { return rules_; }
+  // Every extension any indexed rule names (the engine monitors them; rules name operators the config does not).
+  std::vector<std::string> operators() const;
   bool empty() const noexcept { return rules_ == 0; }
   // Bytes held by the index's own structures (capacity, not only what is in use).
   std::size_t memory_bytes() const;

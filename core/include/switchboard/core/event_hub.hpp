@@ -21,6 +21,8 @@ class EventHub {
   void publish(const sdk::Event& event);
   // Waits until every delivered event has been handled, at most `deadline`. True when drained.
   bool drain(std::chrono::milliseconds deadline);
+  // No delivery in flight.
+  bool idle();
   // Stops delivering: events published from now on are dropped (shutdown).
   void close();
 

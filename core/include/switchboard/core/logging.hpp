@@ -30,7 +30,9 @@ class LogSetup {
   // Logs to stderr until configure() is called.
   LogSetup();
   // Applies the `logging:` section, then SWITCHBOARD_LOG. Existing loggers get their new levels.
-  void configure(const sdk::Settings& logging);
+  // A command-line tool (`tool`) logs warnings and errors only, unless SWITCHBOARD_LOG asks for more:
+  // its output is its answer, not the lifecycle of the instances it borrows.
+  void configure(const sdk::Settings& logging, bool tool = false);
   // Adds a sink (tests capture the log with it).
   void add_sink(spdlog::sink_ptr sink);
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <memory>
 #include <string>
@@ -18,8 +19,14 @@
 
 namespace switchboard::core {
 
+class CallEngine;
 class EventHub;
 class InstanceContext;
+class VirtualClock;
+
+// Real time for serving; virtual time (timers fire in order as soon as nothing else is left to do) for
+// what-if runs and tests: no threads, deterministic, as fast as the CPU allows.
+enum class ClockMode { real, virtual_time };
 
 struct RunningInstance {
   const InstanceConfig* config = nullptr;
@@ -30,19 +37,30 @@ struct RunningInstance {
 
 class Runtime {
  public:
-  Runtime(const HostConfig& config, LogSetup& logs);
+  // `virtual_start`: the wall time a virtual clock starts at.
+  Runtime(const HostConfig& config, LogSetup& logs, ClockMode mode = ClockMode::real,
+          sdk::TimePoint virtual_start = {});
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  // Creates every instance and starts them in dependency order (storage, alerts, exporters, routing,
-  // drivers). On failure, stops what had started and returns the error.
+  // Creates every instance and starts them in dependency order (storage, alerts, exporters, routing, the
+  // call engine when there are routing strategies, drivers). On failure, stops what had started and
+  // returns the error.
   sdk::Status start();
-  // Stops in reverse order (drivers, drain the event bus, routing/exporters/alerts, storage), each with the
-  // runtime.stop_timeout deadline; an instance that misses it is named and skipped. Idempotent.
+  // Stops in reverse order (drivers, drain the event bus, the call engine flushes the call log,
+  // routing/exporters/alerts, storage), each with the runtime.stop_timeout deadline; an instance that
+  // misses it is named and skipped. Idempotent.
   void stop();
+  // Virtual time: runs until nothing is left to do (no handler, no blocking work, no timer).
+  void run_until_idle();
+  // Virtual time: runs what is ready now, without moving the clock.
+  void run_ready();
+  // Virtual time: moves the clock forward by `by`, firing the timers due on the way.
+  void advance(std::chrono::nanoseconds by);
   // start(), then wait for SIGINT/SIGTERM (or request_stop()), then stop(). Returns the process exit code.
-  int serve();
+  // `on_ready` runs once everything started (the demo prints calls from there).
+  int serve(const std::function<void(Runtime&)>& on_ready = {});
   void request_stop();
 
   sdk::asio::io_context& io_context() noexcept { return io_; }
@@ -50,19 +68,42 @@ class Runtime {
   sdk::Instance* find(sdk::Category category, const std::string& name) const;
   sdk::InstanceRef find_ref(sdk::Category category, const std::string& name) const;
   const std::vector<RunningInstance>& instances() const noexcept { return instances_; }
+  // The call engine, once started (nullptr without routing strategies).
+  CallEngine* engine() noexcept { return engine_.get(); }
+  sdk::Strand& engine_strand() noexcept { return engine_strand_; }
+  // Runs `fn` on the engine's strand and waits for it (tools: route explain, simulate).
+  void on_engine(std::function<void()> fn);
+  ClockMode clock_mode() const noexcept { return mode_; }
+  // Counted blocking work, so virtual time knows when the pool is idle.
+  void run_blocking(std::function<void()> work);
+  // The virtual clock in virtual time, nullptr in real time.
+  sdk::Clock* virtual_clock() noexcept;
+  VirtualClock* virtual_scheduler() noexcept { return virtual_clock_.get(); }
 
  private:
   // Runs start or stop on each instance of `stage` at once and waits for all, at most `deadline`.
   sdk::Status run_stage(const std::vector<RunningInstance*>& stage, bool starting, std::chrono::milliseconds deadline);
+  // Waits for `ready` while the io_context runs: on the io threads in real time, on this thread in
+  // virtual time. False when the wall-clock deadline passed first.
+  bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds deadline);
+  sdk::Status start_engine(std::chrono::milliseconds deadline);
+  void stop_engine(std::chrono::milliseconds deadline);
 
   const HostConfig& config_;
   LogSetup& logs_;
+  ClockMode mode_;
   std::shared_ptr<spdlog::logger> log_;
   sdk::asio::io_context io_;
   sdk::asio::executor_work_guard<sdk::asio::io_context::executor_type> work_;
   sdk::asio::thread_pool blocking_;
   std::unique_ptr<EventHub> events_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<VirtualClock> virtual_clock_;
+  std::atomic<int> blocking_in_flight_{0};
+  sdk::Strand engine_strand_;
+  InstanceConfig engine_config_;
+  std::unique_ptr<sdk::Context> engine_context_;
+  std::unique_ptr<CallEngine> engine_;
   std::vector<RunningInstance> instances_;
   std::atomic<bool> stop_requested_{false};
   bool stopped_ = false;

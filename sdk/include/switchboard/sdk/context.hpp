@@ -18,8 +18,8 @@ namespace switchboard::sdk {
 class Instance;
 
 // Another instance and the strand it runs on: call it only from that strand, e.g.
-//   asio::post(*ref.strand, [=] { storage->notes_for(id, asio::bind_executor(ctx.strand(), on_notes)); });
-// where the bind_executor brings the answer back to the caller's strand.
+//   asio::post(*ref.strand, [=] { storage->notes_for(id, ctx.on_strand(on_notes)); });
+// where Context::on_strand brings the answer back to the caller's strand.
 struct InstanceRef {
   Instance* instance = nullptr;
   Strand* strand = nullptr;
@@ -85,6 +85,17 @@ class Context {
   // The names of every configured instance of a category, in file order (a driver that derives its devices
   // from the routing strategies, a tool that uses the only storage).
   virtual std::vector<std::string> instance_names(Category category) const = 0;
+
+  // Wraps `callback` so that calling it, from any thread, runs it on this instance's strand. (asio's
+  // bind_executor does not do that for a plain call: it only tags the handler.)
+  template <class Callback>
+  auto on_strand(Callback callback) {
+    return [strand = strand(), callback = std::move(callback)](auto&&... args) mutable {
+      asio::post(strand, [callback, ... args = std::forward<decltype(args)>(args)]() mutable {
+        callback(std::move(args)...);
+      });
+    };
+  }
 
   // Runs `work` on the blocking pool and hands its result to `done` on the strand.
   template <class Work, class Done>

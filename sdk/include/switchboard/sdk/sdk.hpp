@@ -3,6 +3,7 @@
 
 #include "switchboard/sdk/alert.hpp"
 #include "switchboard/sdk/asio.hpp"
+#include "switchboard/sdk/call_log_format.hpp"
 #include "switchboard/sdk/category.hpp"
 #include "switchboard/sdk/config.hpp"
 #include "switchboard/sdk/context.hpp"

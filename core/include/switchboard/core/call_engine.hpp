@@ -1,0 +1,130 @@
+// The call engine: the single writer of call and device state. It watches the drivers' events, asks the
+// routing strategy of the dialled number where a new call goes, offers it to each target in turn (moving on
+// when the PBX refuses, the target turns out busy, or it rings unanswered for the ring timeout) and writes
+// one call-log record per call: when it is answered, abandoned (code 11) or given up (code 9).
+//
+// Everything runs on the engine's strand, which the routing strategies share, so decide() is a plain call.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "switchboard/core/customer_index.hpp"
+#include "switchboard/core/number_plan.hpp"
+#include "switchboard/sdk/context.hpp"
+#include "switchboard/sdk/driver.hpp"
+#include "switchboard/sdk/exporter.hpp"
+#include "switchboard/sdk/routing.hpp"
+#include "switchboard/sdk/storage.hpp"
+
+namespace switchboard::core {
+
+class CallLogPipeline;
+
+// The instances the engine works with, found by the runtime.
+struct EngineWiring {
+  struct Driver {
+    std::string name;
+    sdk::PbxDriver* driver;
+    sdk::Strand* strand;
+  };
+  struct Strategy {
+    std::string name;
+    sdk::RoutingStrategy* strategy;
+    std::string storage;  // the storage whose rules it routes ("" for none)
+  };
+  struct Storage {
+    std::string name;
+    sdk::Storage* storage;
+    sdk::Strand* strand;
+  };
+  struct Exporter {
+    std::string name;
+    sdk::LogExporter* exporter;
+    sdk::Strand* strand;
+  };
+  std::vector<Driver> drivers;
+  std::vector<Strategy> strategies;
+  std::vector<Storage> storages;
+  std::vector<Exporter> exporters;
+  std::string call_log_storage;  // where records are stored ("" for none)
+};
+
+// The devices as the engine sees them: what decide() reads.
+class DeviceTable final : public sdk::DeviceView {
+ public:
+  sdk::DeviceState state(std::string_view device) const override;
+  std::optional<std::chrono::steady_clock::time_point> idle_since(std::string_view device) const override;
+  void set(const std::string& device, sdk::DeviceState state, std::chrono::steady_clock::time_point now);
+  void set_all(sdk::DeviceState state, std::chrono::steady_clock::time_point now);
+
+ private:
+  struct Entry {
+    sdk::DeviceState state = sdk::DeviceState::unknown;
+    std::chrono::steady_clock::time_point since{};
+  };
+  std::unordered_map<std::string, Entry> devices_;
+};
+
+class CallEngine {
+ public:
+  using RecordObserver = std::function<void(const sdk::CallRecord&)>;
+
+  CallEngine(sdk::Context& context, NumberPlan plan, EngineWiring wiring);
+  ~CallEngine();
+
+  // Loads the customer indexes, subscribes to the bus. `done` on the engine's strand.
+  void start(sdk::Completion done);
+  // After the drivers started: asks each to monitor the devices the strategies name.
+  void monitor_devices();
+  // The host is about to stop the drivers: their link going down is expected, not a fault.
+  void prepare_stop() { stopping_ = true; }
+  // Flushes the call log (storage and exporters) and stops routing. `done` on the engine's strand.
+  void stop(sdk::Completion done);
+  // Reloads every customer index from storage (SIGHUP: rules changed by another process).
+  void reload_indexes(sdk::Completion done);
+
+  // Called for every finished record, on the engine's strand (the demo prints one line a call).
+  void on_record(RecordObserver observer) { observers_.push_back(std::move(observer)); }
+
+  // The decision the engine would take now for a call from `caller` to `dialled` (route explain).
+  std::optional<sdk::RoutingDecision> decide(const std::string& dialled, const std::string& caller,
+                                             std::string* strategy_name = nullptr);
+  DeviceTable& devices() noexcept { return devices_; }
+  const CustomerIndex* index_for(const std::string& storage) const;
+  std::size_t active_calls() const noexcept { return calls_.size(); }
+
+ private:
+  struct Call;
+  void handle(const sdk::Event& event);
+  void handle_call(const sdk::CallEvent& e);
+  void start_call(const sdk::CallEvent& e, std::size_t strategy);
+  void offer_next(Call& call);
+  void finish(Call& call, sdk::OutcomeCode outcome, const std::string& operator_extension);
+  void drop(const std::string& call_id);
+  sdk::RoutingRequest make_request(const std::string& call_id, const std::string& dialled, const std::string& caller,
+                                   std::size_t strategy) const;
+  const EngineWiring::Driver* driver_named(const std::string& name) const;
+
+  sdk::Context& ctx_;
+  NumberPlan plan_;
+  EngineWiring wiring_;
+  DeviceTable devices_;
+  std::map<std::string, CustomerIndex> indexes_;       // by storage name
+  std::unordered_map<std::string, std::size_t> routes_;  // dialled number -> strategy
+  std::unordered_map<std::string, std::unique_ptr<Call>> calls_;
+  std::map<std::string, bool> link_up_;               // by driver
+  std::unique_ptr<sdk::Subscription> subscription_;
+  std::unique_ptr<CallLogPipeline> call_log_;
+  std::vector<RecordObserver> observers_;
+  std::chrono::milliseconds default_ring_timeout_{20'000};
+  bool running_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace switchboard::core

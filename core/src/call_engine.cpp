@@ -1,0 +1,364 @@
+#include "switchboard/core/call_engine.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "call_log_pipeline.hpp"
+
+namespace switchboard::core {
+
+// ----- devices ---------------------------------------------------------------------------------------
+
+sdk::DeviceState DeviceTable::state(std::string_view device) const {
+  auto it = devices_.find(std::string(device));
+  return it == devices_.end() ? sdk::DeviceState::unknown : it->second.state;
+}
+
+std::optional<std::chrono::steady_clock::time_point> DeviceTable::idle_since(std::string_view device) const {
+  auto it = devices_.find(std::string(device));
+  if (it == devices_.end() || it->second.state != sdk::DeviceState::idle) return std::nullopt;
+  return it->second.since;
+}
+
+void DeviceTable::set(const std::string& device, sdk::DeviceState state, std::chrono::steady_clock::time_point now) {
+  auto& e = devices_[device];
+  if (e.state != state) e.since = now;
+  e.state = state;
+}
+
+void DeviceTable::set_all(sdk::DeviceState state, std::chrono::steady_clock::time_point now) {
+  for (auto& [_, e] : devices_) {
+    if (e.state != state) e.since = now;
+    e.state = state;
+  }
+}
+
+namespace {
+const char* state_name(sdk::DeviceState s) {
+  switch (s) {
+    case sdk::DeviceState::unknown: return "unknown";
+    case sdk::DeviceState::idle: return "idle";
+    case sdk::DeviceState::ringing: return "ringing";
+    case sdk::DeviceState::busy: return "busy";
+    case sdk::DeviceState::offline: return "offline";
+  }
+  return "?";
+}
+}  // namespace
+
+// ----- calls ---------------------------------------------------------------------------------------
+
+struct CallEngine::Call {
+  std::string id;
+  std::string driver;
+  std::string dialled;
+  std::string caller;
+  sdk::TimePoint arrived{};
+  std::size_t strategy = 0;
+  sdk::RoutingDecision decision;
+  std::size_t next_target = 0;
+  std::string alerting_at;  // the device where the call alerts now
+  std::string offered_to;   // the target being tried, once the PBX accepted the deflect
+  const sdk::RouteTarget* current = nullptr;
+  bool deflecting = false;
+  bool finished = false;  // the record is written; the engine only waits for the call to clear
+  sdk::Timer ring_timer;
+  std::vector<std::string> trail;
+};
+
+CallEngine::CallEngine(sdk::Context& context, NumberPlan plan, EngineWiring wiring)
+    : ctx_(context), plan_(std::move(plan)), wiring_(std::move(wiring)) {
+  for (std::size_t i = 0; i < wiring_.strategies.size(); ++i)
+    for (const auto& number : wiring_.strategies[i].strategy->numbers()) routes_.emplace(number, i);
+  const EngineWiring::Storage* log_storage = nullptr;
+  for (const auto& s : wiring_.storages)
+    if (s.name == wiring_.call_log_storage) log_storage = &s;
+  call_log_ = std::make_unique<CallLogPipeline>(ctx_, log_storage, wiring_.exporters);
+}
+
+CallEngine::~CallEngine() = default;
+
+const CustomerIndex* CallEngine::index_for(const std::string& storage) const {
+  auto it = indexes_.find(storage);
+  return it == indexes_.end() ? nullptr : &it->second;
+}
+
+void CallEngine::start(sdk::Completion done) {
+  if (running_) return done({});
+  subscription_ = ctx_.events().subscribe([this](const sdk::Event& e) { handle(e); });
+  reload_indexes([this, done = std::move(done)](sdk::Status s) {
+    if (s.ok()) running_ = true;
+    done(std::move(s));
+  });
+}
+
+void CallEngine::reload_indexes(sdk::Completion done) {
+  std::set<std::string> needed;
+  for (const auto& s : wiring_.strategies)
+    if (!s.storage.empty()) needed.insert(s.storage);
+  auto remaining = std::make_shared<std::size_t>(needed.size());
+  auto failure = std::make_shared<sdk::Status>();
+  auto shared_done = std::make_shared<sdk::Completion>(std::move(done));
+  if (needed.empty()) return (*shared_done)({});
+  for (const auto& name : needed) {
+    auto it = std::find_if(wiring_.storages.begin(), wiring_.storages.end(), [&](const auto& s) { return s.name == name; });
+    if (it == wiring_.storages.end()) {
+      *failure = sdk::make_error(sdk::ErrorCode::not_found, "no storage instance named '" + name + "'");
+      if (--*remaining == 0) (*shared_done)(*failure);
+      continue;
+    }
+    auto* storage = it->storage;
+    auto started = ctx_.clock().steady_now();
+    auto loaded = ctx_.on_strand([this, name, remaining, failure, shared_done, started](
+                                     sdk::Result<std::vector<sdk::RuleKeys>> keys) {
+      if (!keys) {
+        *failure = sdk::make_error(keys.error().code, "cannot load the rules of storage '" + name + "': " + keys.error().message);
+      } else {
+        auto& index = indexes_[name];
+        index.clear();
+        index.reserve(keys->size());
+        for (const auto& k : *keys) index.upsert(k);
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.clock().steady_now() - started).count();
+        ctx_.logger().info("customer index loaded storage={} rules={} ms={} bytes={}", name, index.size(), ms,
+                           index.memory_bytes());
+      }
+      if (--*remaining == 0) (*shared_done)(*failure);
+    });
+    sdk::asio::post(*it->strand, [storage, loaded = std::move(loaded)]() mutable { storage->load_rule_keys(std::move(loaded)); });
+  }
+}
+
+void CallEngine::monitor_devices() {
+  std::vector<std::string> devices;
+  std::set<std::string> seen;
+  for (const auto& s : wiring_.strategies) {
+    for (const auto& n : s.strategy->numbers())
+      if (seen.insert(n).second) devices.push_back(n);
+    for (const auto& d : s.strategy->devices())
+      if (seen.insert(d).second) devices.push_back(d);
+  }
+  for (const auto& [_, index] : indexes_)
+    for (const auto& o : index.operators())
+      if (seen.insert(o).second) devices.push_back(o);
+  for (const auto& d : wiring_.drivers) {
+    auto done = ctx_.on_strand([this, name = d.name](sdk::Status s) {
+      if (!s.ok()) ctx_.logger().error("monitoring failed driver={} error=\"{}\"", name, s.error().message);
+    });
+    sdk::asio::post(*d.strand, [driver = d.driver, devices, done = std::move(done)]() mutable {
+      driver->monitor(devices, std::move(done));
+    });
+  }
+}
+
+void CallEngine::stop(sdk::Completion done) {
+  running_ = false;
+  subscription_.reset();
+  for (auto& [_, call] : calls_) call->ring_timer.reset();
+  call_log_->flush([this, done = std::move(done)](sdk::Status s) {
+    call_log_->close();
+    done(std::move(s));
+  });
+}
+
+const EngineWiring::Driver* CallEngine::driver_named(const std::string& name) const {
+  for (const auto& d : wiring_.drivers)
+    if (d.name == name) return &d;
+  return wiring_.drivers.empty() ? nullptr : &wiring_.drivers.front();
+}
+
+void CallEngine::handle(const sdk::Event& event) {
+  auto now = ctx_.clock().steady_now();
+  if (const auto* d = std::get_if<sdk::DeviceEvent>(&event)) {
+    devices_.set(d->device, d->state, now);
+  } else if (const auto* l = std::get_if<sdk::LinkEvent>(&event)) {
+    link_up_[l->driver] = l->up;
+    if (!l->up) {
+      ctx_.logger().log(stopping_ ? sdk::LogLevel::debug : sdk::LogLevel::warn, "pbx link down driver={} detail=\"{}\"",
+                        l->driver, l->detail);
+    } else if (running_) {
+      monitor_devices();  // monitors do not survive a lost link
+    }
+  } else if (const auto* c = std::get_if<sdk::CallEvent>(&event)) {
+    if (running_) handle_call(*c);
+  }
+}
+
+sdk::RoutingRequest CallEngine::make_request(const std::string& call_id, const std::string& dialled,
+                                             const std::string& caller, std::size_t strategy) const {
+  sdk::RoutingRequest request;
+  request.call_id = call_id;
+  request.dialled = dialled;
+  request.caller = caller;
+  request.caller_normalised = caller.empty() ? std::string{} : plan_.normalise_caller(caller);
+  request.at = ctx_.clock().now();
+  const auto* index = index_for(wiring_.strategies[strategy].storage);
+  request.directory_empty = !index || index->empty();
+  if (index && !request.caller_normalised.empty()) {
+    std::vector<IndexedRule> found;
+    index->find(request.caller_normalised, found);
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    for (const auto& f : found) request.matches.push_back({f.id, f.project, f.operators});
+  }
+  return request;
+}
+
+std::optional<sdk::RoutingDecision> CallEngine::decide(const std::string& dialled, const std::string& caller,
+                                                       std::string* strategy_name) {
+  auto route = routes_.find(dialled);
+  if (route == routes_.end()) return std::nullopt;
+  if (strategy_name) *strategy_name = wiring_.strategies[route->second].name;
+  auto request = make_request("explain", dialled, caller, route->second);
+  return wiring_.strategies[route->second].strategy->decide(request, devices_);
+}
+
+void CallEngine::handle_call(const sdk::CallEvent& e) {
+  auto now = ctx_.clock().steady_now();
+  const std::string& device = e.connection.device;
+  auto it = calls_.find(e.connection.call_id);
+  Call* call = it == calls_.end() ? nullptr : it->second.get();
+  switch (e.type) {
+    case sdk::CallEventType::delivered: {
+      devices_.set(device, sdk::DeviceState::ringing, now);
+      if (!call) {
+        auto route = routes_.find(device);
+        if (route != routes_.end()) start_call(e, route->second);
+        return;
+      }
+      call->alerting_at = device;
+      return;
+    }
+    case sdk::CallEventType::established: {
+      devices_.set(device, sdk::DeviceState::busy, now);
+      if (!call || call->finished) return;
+      if (device == call->offered_to && call->current) {
+        call->trail.push_back(fmt::format("{} answered", device));
+        finish(*call, call->current->outcome, device);
+      }
+      return;
+    }
+    case sdk::CallEventType::failed: {
+      if (!call || call->finished || device != call->offered_to) return;
+      call->ring_timer.reset();
+      call->trail.push_back(fmt::format("{} failed ({})", device, e.cause.empty() ? "no cause" : e.cause));
+      call->offered_to.clear();
+      offer_next(*call);
+      return;
+    }
+    case sdk::CallEventType::diverted:
+      devices_.set(device, sdk::DeviceState::idle, now);
+      return;
+    case sdk::CallEventType::cleared: {
+      devices_.set(device, sdk::DeviceState::idle, now);
+      if (!call) return;
+      if (!call->finished) {
+        call->trail.push_back(fmt::format("caller hung up while {} rang", call->alerting_at));
+        finish(*call, 11, "");
+      }
+      drop(call->id);
+      return;
+    }
+    case sdk::CallEventType::transferred:
+    case sdk::CallEventType::originated:
+      return;
+  }
+}
+
+void CallEngine::start_call(const sdk::CallEvent& e, std::size_t strategy) {
+  auto call = std::make_unique<Call>();
+  call->id = e.connection.call_id;
+  call->driver = e.driver;
+  call->dialled = e.connection.device;
+  call->caller = e.calling;
+  call->arrived = e.at == sdk::TimePoint{} ? ctx_.clock().now() : e.at;
+  call->strategy = strategy;
+  call->alerting_at = e.connection.device;
+  auto request = make_request(call->id, call->dialled, call->caller, strategy);
+  call->decision = wiring_.strategies[strategy].strategy->decide(request, devices_);
+  call->trail = call->decision.trail;
+  auto& ref = *call;
+  calls_.emplace(call->id, std::move(call));
+  ctx_.logger().debug("call delivered call={} project={} caller={} targets={}", ref.id, ref.dialled,
+                      ref.caller.empty() ? "withheld" : ref.caller, ref.decision.targets.size());
+  if (ref.decision.action == sdk::RoutingDecision::Action::clear) {
+    finish(ref, ref.decision.outcome_when_exhausted, "");
+    return;
+  }
+  offer_next(ref);
+}
+
+void CallEngine::offer_next(Call& call) {
+  auto& link = link_up_[call.driver];
+  const auto* driver = driver_named(call.driver);
+  while (call.next_target < call.decision.targets.size()) {
+    const auto& target = call.decision.targets[call.next_target++];
+    // The strategy decided on the states of that moment; a target may have changed since.
+    auto state = devices_.state(target.destination);
+    if (state == sdk::DeviceState::busy || state == sdk::DeviceState::ringing || state == sdk::DeviceState::offline) {
+      call.trail.push_back(fmt::format("{} {} now, skipped", target.destination, state_name(state)));
+      continue;
+    }
+    if (!driver || !link) {
+      call.trail.push_back("pbx link down: not routed into it");
+      break;
+    }
+    call.current = &target;
+    call.deflecting = true;
+    auto call_id = call.id;
+    auto destination = target.destination;
+    auto done = ctx_.on_strand([this, call_id, destination](sdk::Status status) {
+      auto it = calls_.find(call_id);
+      if (it == calls_.end()) return;
+      Call& c = *it->second;
+      c.deflecting = false;
+      if (c.finished) return;
+      if (!status.ok()) {
+        c.trail.push_back(fmt::format("{} refused by the pbx ({})", destination, status.error().message));
+        offer_next(c);
+        return;
+      }
+      c.offered_to = destination;
+      auto timeout = c.decision.ring_timeout.count() > 0 ? c.decision.ring_timeout : default_ring_timeout_;
+      c.ring_timer = ctx_.call_after(timeout, [this, call_id, destination, timeout] {
+        auto it = calls_.find(call_id);
+        if (it == calls_.end() || it->second->finished || it->second->offered_to != destination) return;
+        it->second->trail.push_back(fmt::format("{} did not answer within {}s", destination,
+                                                std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
+        it->second->offered_to.clear();
+        offer_next(*it->second);
+      });
+    });
+    sdk::CallRef ref{call.id, call.alerting_at};
+    sdk::asio::post(*driver->strand, [d = driver->driver, ref, destination, done = std::move(done)]() mutable {
+      d->deflect(ref, destination, std::move(done));
+    });
+    return;
+  }
+  call.trail.push_back("no operator left to try");
+  finish(call, call.decision.outcome_when_exhausted, "");
+}
+
+void CallEngine::finish(Call& call, sdk::OutcomeCode outcome, const std::string& operator_extension) {
+  call.finished = true;
+  call.ring_timer.reset();
+  sdk::CallRecord record;
+  record.at = call.arrived;
+  record.call_id = call.id;
+  record.project = call.dialled;
+  record.caller = call.caller;
+  record.operator_extension = operator_extension;
+  record.outcome = outcome;
+  record.customer_id = call.decision.customer_id;
+  record.strategy = wiring_.strategies[call.strategy].name;
+  record.reasons = call.trail;
+  ctx_.logger().debug("call finished call={} project={} caller={} operator={} outcome={}", call.id, call.dialled,
+                      call.caller.empty() ? "withheld" : call.caller, operator_extension.empty() ? "-" : operator_extension,
+                      outcome);
+  for (const auto& o : observers_) o(record);
+  call_log_->append(std::move(record));
+}
+
+void CallEngine::drop(const std::string& call_id) { calls_.erase(call_id); }
+
+}  // namespace switchboard::core

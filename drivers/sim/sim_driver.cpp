@@ -1,0 +1,362 @@
+#include "sim_driver.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <utility>
+#include <variant>
+
+#include "switchboard/sdk/routing.hpp"
+
+namespace switchboard::drivers {
+
+namespace {
+
+class ContextTask final : public sim::ScheduledTask {
+ public:
+  explicit ContextTask(sdk::Timer timer) : timer_(std::move(timer)) {}
+  void cancel() override { timer_->cancel(); }
+
+ private:
+  sdk::Timer timer_;  // destroying it cancels the callback
+};
+
+const char* to_string(sdk::CallEventType type) {
+  switch (type) {
+    case sdk::CallEventType::delivered: return "delivered";
+    case sdk::CallEventType::established: return "established";
+    case sdk::CallEventType::cleared: return "cleared";
+    case sdk::CallEventType::diverted: return "diverted";
+    case sdk::CallEventType::failed: return "failed";
+    case sdk::CallEventType::transferred: return "transferred";
+    case sdk::CallEventType::originated: return "originated";
+  }
+  return "unknown";
+}
+
+const char* to_string(sdk::DeviceState state) {
+  switch (state) {
+    case sdk::DeviceState::unknown: return "unknown";
+    case sdk::DeviceState::idle: return "idle";
+    case sdk::DeviceState::ringing: return "ringing";
+    case sdk::DeviceState::busy: return "busy";
+    case sdk::DeviceState::offline: return "offline";
+  }
+  return "unknown";
+}
+
+std::string shown_number(const std::string& number) { return number.empty() ? "withheld" : number; }
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out.empty() ? "none" : out;
+}
+
+// A caller number as the PBX would present it: the digits as entered, without the spaces people type.
+std::string without_spaces(std::string number) {
+  number.erase(std::remove_if(number.begin(), number.end(), [](unsigned char c) { return std::isspace(c); }),
+               number.end());
+  return number;
+}
+
+std::vector<sim::KnownCaller> known_callers_of(const std::vector<sdk::Rule>& rules) {
+  std::vector<sim::KnownCaller> known;
+  for (const auto& rule : rules)
+    for (const auto& entered : rule.callers)
+      if (auto number = without_spaces(entered); !number.empty()) known.push_back({number, rule.project});
+  return known;
+}
+
+sim::PbxModelSettings model_settings(const sdk::Settings& s) {
+  sim::PbxModelSettings m;
+  m.seed = static_cast<std::uint64_t>(s.integer("seed"));
+  m.speed = s.number("speed");
+  m.calls_per_minute = s.number("calls_per_minute");
+  m.max_calls = static_cast<std::uint64_t>(s.integer("max_calls"));
+  m.known_callers = s.number("known_callers");
+  m.withheld_callers = s.number("withheld_callers");
+  m.answer_probability = s.number("answer_probability");
+  m.answer_delay_min = s.duration("answer_delay_min");
+  m.answer_delay_max = s.duration("answer_delay_max");
+  m.talk_time_min = s.duration("talk_time_min");
+  m.talk_time_max = s.duration("talk_time_max");
+  m.abandon_min = s.duration("abandon_min");
+  m.abandon_max = s.duration("abandon_max");
+  m.offline_operators = s.number("offline_operators");
+  return m;
+}
+
+// The pairs of keys that bound one random duration.
+constexpr std::array<std::pair<const char*, const char*>, 3> duration_ranges{{
+    {"answer_delay_min", "answer_delay_max"},
+    {"talk_time_min", "talk_time_max"},
+    {"abandon_min", "abandon_max"},
+}};
+
+}  // namespace
+
+std::unique_ptr<sim::ScheduledTask> ContextScheduler::schedule(sim::Duration delay, std::function<void()> task) {
+  return std::make_unique<ContextTask>(context_.call_after(delay, std::move(task)));
+}
+
+sdk::ConfigSchema SimDriver::schema() {
+  using sdk::ValueType;
+  sdk::ConfigSchema s;
+  s.add("seed", ValueType::integer).min(0).default_value(1)
+      .doc("Seed of the simulation: the same seed and the same requests give the same calls and events.");
+  s.add("speed", ValueType::number).min(0).default_value("1.0")
+      .doc("How many times faster than its clock the simulated PBX runs; every duration is divided by it "
+           "(2.0: twice as fast). Must be greater than 0.");
+  s.add("calls_per_minute", ValueType::number).min(0).default_value("20")
+      .doc("Mean rate of new calls, with exponential gaps between arrivals; 0: no calls arrive.");
+  s.add("max_calls", ValueType::integer).min(0).default_value(0)
+      .doc("No more calls arrive after this many; 0: unlimited.");
+  s.add("known_callers", ValueType::number).range(0, 1).default_value("0.75")
+      .doc("Share of calls that come from a customer's number in the storage (when it holds any). A customer "
+           "whose rule names a project calls that project.");
+  s.add("withheld_callers", ValueType::number).range(0, 1).default_value("0.05")
+      .doc("Share of calls without a caller number. The rest come from unknown Czech mobile numbers, with the "
+           "PBX's exit code 0 in front (0602123456). known_callers + withheld_callers must not exceed 1.");
+  s.add("answer_probability", ValueType::number).range(0, 1).default_value("0.85")
+      .doc("Chance that an operator answers a call that rings at the extension; otherwise it rings until it "
+           "is deflected elsewhere or the caller hangs up.");
+  s.add("answer_delay_min", ValueType::duration).min(0).default_value("2s")
+      .doc("Shortest time an operator lets a call ring before answering.");
+  s.add("answer_delay_max", ValueType::duration).min(0).default_value("8s")
+      .doc("Longest time an operator lets a call ring before answering.");
+  s.add("talk_time_min", ValueType::duration).min(0).default_value("20s")
+      .doc("Shortest conversation; the operator then hangs up.");
+  s.add("talk_time_max", ValueType::duration).min(0).default_value("180s")
+      .doc("Longest conversation.");
+  s.add("abandon_min", ValueType::duration).min(0).default_value("15s")
+      .doc("Shortest time a caller waits, counted from the call's arrival, before hanging up an unanswered call.");
+  s.add("abandon_max", ValueType::duration).min(0).default_value("60s")
+      .doc("Longest time a caller waits before hanging up an unanswered call.");
+  s.add("offline_operators", ValueType::number).range(0, 1).default_value("0.1")
+      .doc("Share of the monitored operator extensions that are logged out from the start (rounded to the "
+           "nearest whole operator); deflecting to them fails as unavailable.");
+  s.add("projects", sdk::TypeSpec::list_of(sdk::TypeSpec::of(ValueType::string))).semicolon_string()
+      .doc("The project numbers calls arrive on; also \"100;200;\". Default: every number the configured "
+           "routing strategies serve.");
+  s.add("storage", sdk::TypeSpec::reference_to(sdk::Category::storage))
+      .doc("Storage whose customers' numbers are the known callers. Default: the only storage instance, when "
+           "exactly one is configured; otherwise every caller is unknown or withheld.");
+  return s;
+}
+
+void SimDriver::validate(const sdk::Settings& settings, sdk::Diagnostics& diag) {
+  if (settings.number("speed") <= 0) diag.error(settings, "speed", "must be greater than 0");
+  if (settings.number("known_callers") + settings.number("withheld_callers") > 1)
+    diag.error(settings, "withheld_callers", "known_callers + withheld_callers must not exceed 1");
+  for (const auto& [low, high] : duration_ranges)
+    if (settings.duration(low) > settings.duration(high))
+      diag.error(settings, low, std::string("must not exceed ") + high);
+}
+
+SimDriver::SimDriver(sdk::Context& context, const sdk::Settings& settings)
+    : context_(context),
+      storage_name_(settings.string_or("storage", "")),
+      seed_(static_cast<std::uint64_t>(settings.integer("seed"))),
+      speed_(settings.number("speed")),
+      scheduler_(context),
+      model_(model_settings(settings), scheduler_, [this](sdk::Event event) { publish(std::move(event)); }) {
+  if (settings.has("projects")) configured_projects_ = settings.strings("projects");
+}
+
+sdk::DriverCapabilities SimDriver::capabilities() const {
+  sdk::DriverCapabilities c;
+  c.deflect = true;
+  c.clear_connection = true;
+  c.snapshot = true;
+  return c;
+}
+
+void SimDriver::start(sdk::Completion done) {
+  if (state_ == State::running) {
+    done(sdk::Status::success());
+    return;
+  }
+  waiting_starts_.push_back(std::move(done));
+  if (state_ == State::starting) return;
+  state_ = State::starting;
+  auto attempt = ++start_attempt_;
+
+  std::string storage_name = storage_name_;
+  if (storage_name.empty()) {
+    auto names = context_.instance_names(sdk::Category::storage);
+    if (names.size() == 1) storage_name = names.front();
+  }
+  if (storage_name.empty()) {
+    finish_start({});
+    return;
+  }
+  auto storage = context_.instance(sdk::Category::storage, storage_name);
+  if (!storage) {
+    fail_start(sdk::make_error(sdk::ErrorCode::not_found, "no storage instance named '" + storage_name + "'"));
+    return;
+  }
+  load_known_callers(storage, attempt);
+}
+
+void SimDriver::load_known_callers(sdk::InstanceRef storage, std::uint64_t attempt) {
+  auto* rules_source = static_cast<sdk::Storage*>(storage.instance);
+  sdk::asio::post(*storage.strand, [this, rules_source, attempt] {
+    auto answer = [this, attempt](sdk::Result<std::vector<sdk::Rule>> rules) { on_rules(attempt, std::move(rules)); };
+    rules_source->list_rules(std::nullopt, context_.on_strand(std::move(answer)));
+  });
+}
+
+void SimDriver::on_rules(std::uint64_t attempt, sdk::Result<std::vector<sdk::Rule>> rules) {
+  if (attempt != start_attempt_ || state_ != State::starting) return;  // stop() has answered that start
+  if (!rules) {
+    context_.logger().warn("known callers unavailable error=\"{}\" effect=\"every caller is unknown or withheld\"",
+                           rules.error().message);
+    finish_start({});
+    return;
+  }
+  finish_start(known_callers_of(*rules));
+}
+
+std::vector<std::string> SimDriver::resolve_projects() const {
+  if (configured_projects_) return *configured_projects_;
+  std::vector<std::string> projects;
+  for (const auto& name : context_.instance_names(sdk::Category::routing)) {
+    auto ref = context_.instance(sdk::Category::routing, name);
+    if (!ref) continue;
+    // numbers() is fixed after construction, so reading it from this strand is safe.
+    for (auto& number : static_cast<sdk::RoutingStrategy*>(ref.instance)->numbers())
+      if (std::find(projects.begin(), projects.end(), number) == projects.end()) projects.push_back(number);
+  }
+  return projects;
+}
+
+void SimDriver::finish_start(std::vector<sim::KnownCaller> known_callers) {
+  auto projects = resolve_projects();
+  auto known_count = known_callers.size();
+  model_.set_projects(projects);
+  model_.set_known_callers(std::move(known_callers));
+  model_.start();
+  state_ = State::running;
+
+  sdk::LinkEvent up;
+  up.up = true;
+  up.detail = "simulated pbx seed=" + std::to_string(seed_);
+  up.at = context_.clock().now();
+  publish(std::move(up));
+  // Monitors survive restarts: fresh states after every link up.
+  if (!monitored_.empty()) model_.add_devices(monitored_);
+
+  context_.logger().info("started seed={} speed={} projects={} known_callers={} operators={} offline={}", seed_,
+                         speed_, joined(model_.projects()), known_count, model_.operators().size(),
+                         joined(model_.offline_operators()));
+  if (model_.projects().empty())
+    context_.logger().warn(
+        "no projects effect=\"no calls arrive\" fix=\"set projects or configure a routing strategy\"");
+  auto waiting = std::move(waiting_starts_);
+  waiting_starts_.clear();
+  for (auto& done : waiting) done(sdk::Status::success());
+}
+
+void SimDriver::fail_start(sdk::Error error) {
+  state_ = State::stopped;
+  auto waiting = std::move(waiting_starts_);
+  waiting_starts_.clear();
+  for (auto& done : waiting) done(error);
+}
+
+void SimDriver::stop(sdk::Completion done) {
+  if (state_ == State::starting) {
+    ++start_attempt_;  // the storage's late answer finds nothing to finish
+    fail_start(sdk::make_error(sdk::ErrorCode::cancelled, "the driver is stopping"));
+    context_.logger().info("stopped before start completed");
+  } else if (state_ == State::running) {
+    auto offered = model_.generated_calls();
+    auto dropped = model_.active_calls();
+    model_.stop();
+    state_ = State::stopped;
+    sdk::LinkEvent down;
+    down.up = false;
+    down.detail = "simulation stopped";
+    down.at = context_.clock().now();
+    publish(std::move(down));
+    context_.logger().info("stopped calls_offered={} calls_dropped={}", offered, dropped);
+  }
+  done(sdk::Status::success());
+}
+
+bool SimDriver::refuse_unless_running(const sdk::Completion& done, const char* request) {
+  if (state_ == State::running) return false;
+  done(sdk::make_error(sdk::ErrorCode::unavailable, std::string(request) + ": the simulated pbx is not started"));
+  return true;
+}
+
+void SimDriver::monitor(std::vector<std::string> devices, sdk::Completion done) {
+  std::vector<std::string> added;
+  for (auto& device : devices)
+    if (!device.empty() && monitored_set_.insert(device).second) {
+      monitored_.push_back(device);
+      added.push_back(std::move(device));
+    }
+  // Before start the devices wait: start() reports them after the link comes up.
+  if (state_ == State::running && !added.empty()) {
+    model_.add_devices(added);
+    context_.logger().info("devices monitored added={} operators={} offline={}", added.size(),
+                           model_.operators().size(), joined(model_.offline_operators()));
+  }
+  done(sdk::Status::success());
+}
+
+void SimDriver::deflect(sdk::CallRef call, std::string destination, sdk::Completion done) {
+  if (refuse_unless_running(done, "deflect")) return;
+  model_.deflect(call, destination, [&](sdk::Status status) {
+    if (!status)
+      context_.logger().debug("deflect refused call={} device={} destination={} error=\"{}\"", call.call_id,
+                              call.device, destination, status.error().message);
+    done(std::move(status));
+  });
+}
+
+void SimDriver::transfer(sdk::CallRef call, std::string destination, sdk::Completion done) {
+  // The engine has no event contract for transfers yet; capabilities() says so.
+  done(sdk::make_error(sdk::ErrorCode::not_supported, "the simulated pbx does not transfer calls"));
+}
+
+void SimDriver::clear(sdk::CallRef call, sdk::Completion done) {
+  if (refuse_unless_running(done, "clear")) return;
+  model_.clear(call, done);
+}
+
+void SimDriver::snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSnapshot> done) {
+  if (state_ != State::running) {
+    done(sdk::make_error(sdk::ErrorCode::unavailable, "snapshot: the simulated pbx is not started"));
+    return;
+  }
+  auto snapshot = model_.snapshot(device);
+  if (!snapshot) {
+    done(sdk::make_error(sdk::ErrorCode::not_found, "no device " + device + " in the simulated pbx"));
+    return;
+  }
+  done(std::move(*snapshot));
+}
+
+void SimDriver::publish(sdk::Event event) {
+  std::visit([this](auto& e) { e.driver = context_.instance_name(); }, event);
+  auto& log = context_.logger();
+  if (log.enabled(sdk::LogLevel::debug)) {
+    if (const auto* call = std::get_if<sdk::CallEvent>(&event))
+      log.debug("call {} call={} device={} caller={} other={} cause={}", to_string(call->type),
+                call->connection.call_id, call->connection.device, shown_number(call->calling), call->other_device,
+                call->cause.empty() ? "none" : call->cause);
+    else if (const auto* device = std::get_if<sdk::DeviceEvent>(&event))
+      log.debug("device state device={} state={}", device->device, to_string(device->state));
+  }
+  context_.events().publish(std::move(event));
+}
+
+void register_sim_driver(sdk::Registrar& registrar) {
+  registrar.add<SimDriver>("sim", "A simulated PBX: calls to project numbers, operators who answer or not, callers "
+                                  "who hang up; deterministic for a seed.");
+}
+
+}  // namespace switchboard::drivers

@@ -1,0 +1,142 @@
+// The model on its own, as a CSTA simulator would use it: its own scheduler and sink, no driver.
+#include "pbx_model.hpp"
+
+#include <gtest/gtest.h>
+
+#include "switchboard/sdk/testing/fake_context.hpp"
+
+namespace sdk = switchboard::sdk;
+namespace sim = switchboard::sim;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Time from the FakeContext's manual clock, nothing else of it.
+class ManualScheduler final : public sim::Scheduler {
+ public:
+  explicit ManualScheduler(sdk::testing::FakeContext& ctx) : ctx_(ctx) {}
+  std::unique_ptr<sim::ScheduledTask> schedule(sim::Duration delay, std::function<void()> task) override {
+    struct Task final : sim::ScheduledTask {
+      explicit Task(sdk::Timer t) : timer(std::move(t)) {}
+      void cancel() override { timer->cancel(); }
+      sdk::Timer timer;
+    };
+    return std::make_unique<Task>(ctx_.call_after(delay, std::move(task)));
+  }
+  sdk::TimePoint now() const override { return ctx_.clock().now(); }
+
+ private:
+  sdk::testing::FakeContext& ctx_;
+};
+
+struct Model {
+  explicit Model(sim::PbxModelSettings settings = quiet())
+      : scheduler(ctx), model(settings, scheduler, [this](sdk::Event e) { log.push_back(describe(e)); }) {
+    model.set_projects({"100"});
+    model.add_devices({"100", "114", "115"});
+    log.clear();
+  }
+
+  // No arrivals of its own; operators answer after 5s and talk 30s.
+  static sim::PbxModelSettings quiet() {
+    sim::PbxModelSettings s;
+    s.calls_per_minute = 0;
+    s.offline_operators = 0;
+    s.answer_probability = 1;
+    s.answer_delay_min = s.answer_delay_max = 5s;
+    s.talk_time_min = s.talk_time_max = 30s;
+    s.abandon_min = s.abandon_max = 10min;
+    return s;
+  }
+
+  static std::string describe(const sdk::Event& e) {
+    if (const auto* c = std::get_if<sdk::CallEvent>(&e)) {
+      static const char* names[] = {"delivered", "established", "cleared",   "diverted",
+                                    "failed",    "transferred", "originated"};
+      return std::string(names[static_cast<int>(c->type)]) + " " + c->connection.call_id + "@" + c->connection.device;
+    }
+    const auto& d = std::get<sdk::DeviceEvent>(e);
+    static const char* states[] = {"unknown", "idle", "ringing", "busy", "offline"};
+    return d.device + " " + states[static_cast<int>(d.state)];
+  }
+
+  sdk::testing::FakeContext ctx;
+  ManualScheduler scheduler;
+  std::vector<std::string> log;
+  sim::PbxModel model;
+};
+
+}  // namespace
+
+TEST(PbxModel, CarriesACallFromOfferToClearing) {
+  Model m;
+  auto id = m.model.offer_call("100", "0602123456");
+  ASSERT_EQ(id, "sim-1");
+  m.model.deflect({*id, "100"}, "114", [&](sdk::Status s) {
+    EXPECT_TRUE(s.ok());
+    m.log.push_back("deflect answered");
+  });
+  m.ctx.advance(5s);
+  m.ctx.advance(30s);
+  EXPECT_EQ(m.log, (std::vector<std::string>{"delivered sim-1@100", "deflect answered", "diverted sim-1@100",
+                                             "delivered sim-1@114", "114 ringing", "established sim-1@114",
+                                             "114 busy", "cleared sim-1@114", "114 idle"}));
+  EXPECT_EQ(m.model.active_calls(), 0u);
+}
+
+TEST(PbxModel, OffersCallsOnlyOnProjectNumbers) {
+  Model m;
+  EXPECT_FALSE(m.model.offer_call("114", "0602123456"));
+  EXPECT_FALSE(m.model.offer_call("555", ""));
+  EXPECT_TRUE(m.log.empty());
+}
+
+TEST(PbxModel, LogsOperatorsInAndOut) {
+  Model m;
+  EXPECT_TRUE(m.model.set_logged_in("115", false));
+  EXPECT_EQ(m.model.offline_operators(), std::vector<std::string>{"115"});
+  auto id = m.model.offer_call("100", "");
+  sdk::Status result;
+  m.model.deflect({*id, "100"}, "115", [&](sdk::Status s) { result = s; });
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, sdk::ErrorCode::unavailable);
+  EXPECT_TRUE(m.model.set_logged_in("115", true));
+  EXPECT_FALSE(m.model.set_logged_in("100", false)) << "a project number has no operator to log out";
+  EXPECT_EQ(m.log, (std::vector<std::string>{"115 offline", "delivered sim-1@100", "115 idle"}));
+}
+
+TEST(PbxModel, LogsOutTheSameShareWhetherOperatorsComeAtOnceOrOneByOne) {
+  auto settings = Model::quiet();
+  settings.offline_operators = 0.25;
+  Model at_once(settings), one_by_one(settings);  // each already has 114 and 115
+  std::vector<std::string> more{"201", "202", "203", "204", "205", "206", "207", "208"};
+  at_once.model.add_devices(more);
+  for (const auto& number : more) one_by_one.model.add_devices({number});
+  EXPECT_EQ(at_once.model.offline_operators().size(), 3u) << "a quarter of ten, rounded";
+  EXPECT_EQ(one_by_one.model.offline_operators().size(), 3u);
+}
+
+TEST(PbxModel, StopForgetsCallsAndCancelsTimersButKeepsIdsUnique) {
+  Model m;
+  auto first = m.model.offer_call("100", "0602123456");
+  m.model.deflect({*first, "100"}, "114", [](sdk::Status) {});
+  ASSERT_GT(m.ctx.pending_timers(), 0u);
+  m.model.stop();
+  EXPECT_EQ(m.ctx.pending_timers(), 0u);
+  EXPECT_EQ(m.model.active_calls(), 0u);
+  EXPECT_EQ(m.model.snapshot("114")->state, sdk::DeviceState::idle);
+  EXPECT_EQ(m.model.offer_call("100", ""), "sim-2");
+}
+
+TEST(PbxModel, RandomStreamsRepeatForASeedAndStayInRange) {
+  sim::RandomStream a(42), b(42), c(43);
+  bool differs = false;
+  for (int i = 0; i < 1000; ++i) {
+    auto x = a.between(2s, 8s);
+    EXPECT_EQ(x, b.between(2s, 8s));
+    differs = differs || x != c.between(2s, 8s);
+    EXPECT_GE(x, 2s);
+    EXPECT_LE(x, 8s);
+  }
+  EXPECT_TRUE(differs);
+}

@@ -1,0 +1,268 @@
+#include "project_rules.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <span>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace switchboard::plugins {
+
+namespace {
+
+// The outcome codes this strategy writes (seed 1.1; 4 is ours). 9 is the decision's outcome when nobody
+// answers; 11 (the caller hung up first) is the engine's.
+constexpr sdk::OutcomeCode rule_operator_outcome = 1;
+constexpr sdk::OutcomeCode project_operator_outcome = 2;
+constexpr sdk::OutcomeCode all_projects_operator_outcome = 3;
+constexpr sdk::OutcomeCode busy_target_outcome = 4;
+constexpr sdk::OutcomeCode caller_withheld_outcome = 8;
+constexpr sdk::OutcomeCode nobody_free_outcome = 9;
+constexpr sdk::OutcomeCode empty_directory_outcome = 10;
+
+bool is_digits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+// Why a device cannot take a call now; nothing when it may. An unknown state counts as free: the PBX
+// refuses the offer if it is not, and the engine then moves on.
+std::optional<std::string_view> why_unavailable(sdk::DeviceState state) {
+  switch (state) {
+    case sdk::DeviceState::busy: return "busy";
+    case sdk::DeviceState::ringing: return "ringing";
+    case sdk::DeviceState::offline: return "offline";
+    case sdk::DeviceState::unknown:
+    case sdk::DeviceState::idle: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// Each item of a list of extensions must be digits: an operator is an extension the PBX can ring.
+void require_digit_items(const sdk::Settings& settings, std::string_view key, sdk::Diagnostics& diag) {
+  if (!settings.has(key)) return;
+  for (const auto& item : settings.value(key).items)
+    if (!is_digits(item.text))
+      diag.error(item.position, item.path, "operator '" + item.text + "' is not an extension: digits only");
+}
+
+void append_unique(std::vector<std::string>& list, const std::string& value) {
+  if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
+}
+
+}  // namespace
+
+// Appends candidates to the decision in order, skipping devices that cannot take a call now and extensions
+// already offered (first occurrence wins), with a trail line for each skip.
+class ProjectRulesStrategy::Targets {
+ public:
+  Targets(sdk::RoutingDecision& decision, const sdk::DeviceView& devices) : decision_(decision), devices_(devices) {}
+
+  // `role` names the target in trail lines ("operator 114 busy"); `reason` goes with an offered target.
+  void offer(const std::string& extension, sdk::OutcomeCode outcome, std::string_view role, std::string_view reason) {
+    bool offered = std::any_of(decision_.targets.begin(), decision_.targets.end(),
+                               [&](const sdk::RouteTarget& t) { return t.destination == extension; });
+    if (offered) {
+      decision_.trail.push_back(fmt::format("{} {} already offered", role, extension));
+      return;
+    }
+    if (auto why = why_unavailable(devices_.state(extension))) {
+      decision_.trail.push_back(fmt::format("{} {} {}", role, extension, *why));
+      return;
+    }
+    decision_.targets.push_back(sdk::RouteTarget{extension, outcome, std::string(reason)});
+  }
+
+  void offer_each(std::span<const std::string> extensions, sdk::OutcomeCode outcome, std::string_view role,
+                  std::string_view reason, std::string_view when_none) {
+    if (extensions.empty()) decision_.trail.emplace_back(when_none);
+    for (const auto& extension : extensions) offer(extension, outcome, role, reason);
+  }
+
+ private:
+  sdk::RoutingDecision& decision_;
+  const sdk::DeviceView& devices_;
+};
+
+sdk::ConfigSchema ProjectRulesStrategy::schema() {
+  sdk::ConfigSchema project;
+  project.add("number", sdk::ValueType::string)
+      .required()
+      .doc("The number customers dial (digits). In the PBX it is an unconnected analogue extension, where the call "
+           "waits while Switchboard decides.");
+  project.add("operators", sdk::TypeSpec::list_of(sdk::TypeSpec::of(sdk::ValueType::string)))
+      .semicolon_string()
+      .doc("The project's default operators (the original's \"operator numbers for the project\", the Info "
+           "extension), tried in order when every operator of the caller's rule is busy or no rule of the project "
+           "matches the caller (outcome 2). Also \"114;115;\".");
+
+  sdk::ConfigSchema busy_target;
+  busy_target.add("number", sdk::ValueType::string)
+      .doc("One destination for the calls of every project whose caller's rule operators are all busy (the "
+           "original's \"if the operator is busy, route the call to\"); digits.");
+  busy_target.add("active", sdk::ValueType::boolean)
+      .default_value(false)
+      .doc("Whether the busy target is offered (outcome 4); needs `number`.");
+
+  sdk::ConfigSchema s;
+  s.add("storage", sdk::TypeSpec::reference_to(sdk::Category::storage))
+      .required()
+      .doc("The storage instance whose rules the core indexes for this strategy: the rules that match callers.");
+  s.add("projects", sdk::TypeSpec::list_of(sdk::TypeSpec::object_of(std::move(project))))
+      .doc("The project numbers this strategy routes, each with its default operators; at least one.");
+  s.add("all_projects_operators", sdk::TypeSpec::list_of(sdk::TypeSpec::of(sdk::ValueType::string)))
+      .semicolon_string()
+      .doc("The original's \"operator numbers for all projects\": the last fallback of every project (outcome 3), "
+           "and the only targets when the caller is withheld (8) or the database holds no rules (10). Also "
+           "\"120;121;\".");
+  s.add("busy_target", sdk::TypeSpec::object_of(std::move(busy_target)))
+      .doc("Where a call goes when every operator of the caller's rule is busy, before the project's operators.");
+  s.add("ring_timeout", sdk::ValueType::duration)
+      .range(1'000, 600'000)
+      .default_value("20s")
+      .doc("How long a target may ring before the engine moves on to the next one.");
+  return s;
+}
+
+void ProjectRulesStrategy::validate(const sdk::Settings& settings, sdk::Diagnostics& diag) {
+  auto projects = settings.objects("projects");
+  if (projects.empty())
+    diag.error(settings, "projects", "at least one project is needed: the strategy routes only its projects' calls");
+  std::vector<std::string> seen;
+  for (const sdk::Settings* project : projects) {
+    const std::string& number = project->string("number");
+    if (!is_digits(number))
+      diag.error(*project, "number", "project number '" + number + "' is not an extension: digits only");
+    else if (std::find(seen.begin(), seen.end(), number) != seen.end())
+      diag.error(*project, "number", "project " + number + " is listed twice; each project number appears once");
+    seen.push_back(number);
+    require_digit_items(*project, "operators", diag);
+  }
+  require_digit_items(settings, "all_projects_operators", diag);
+
+  const sdk::Settings& busy_target = settings.object("busy_target");
+  const std::string number = busy_target.string_or("number", "");
+  if (!number.empty() && !is_digits(number))
+    diag.error(busy_target, "number", "busy target '" + number + "' is not an extension: digits only");
+  if (busy_target.boolean("active") && number.empty())
+    diag.error(busy_target, "active", "an active busy target needs busy_target.number");
+}
+
+ProjectRulesStrategy::ProjectRulesStrategy(sdk::Context&, const sdk::Settings& settings)
+    : all_projects_operators_(settings.strings("all_projects_operators")),
+      busy_target_(settings.object("busy_target").string_or("number", "")),
+      busy_target_active_(settings.object("busy_target").boolean("active")),
+      ring_timeout_(settings.duration("ring_timeout")) {
+  for (const sdk::Settings* project : settings.objects("projects")) {
+    projects_.push_back(Project{project->string("number"), project->strings("operators")});
+    numbers_.push_back(project->string("number"));
+  }
+  for (const auto& project : projects_)
+    for (const auto& extension : project.operators) append_unique(devices_, extension);
+  for (const auto& extension : all_projects_operators_) append_unique(devices_, extension);
+  // An inactive busy target is never offered, so there is nothing to monitor.
+  if (busy_target_active_) append_unique(devices_, busy_target_);
+}
+
+const ProjectRulesStrategy::Project* ProjectRulesStrategy::project_numbered(std::string_view number) const {
+  for (const auto& project : projects_)
+    if (project.number == number) return &project;
+  return nullptr;
+}
+
+sdk::RoutingDecision ProjectRulesStrategy::decide(const sdk::RoutingRequest& request, const sdk::DeviceView& devices) {
+  sdk::RoutingDecision decision;
+  decision.action = sdk::RoutingDecision::Action::offer;
+  decision.ring_timeout = ring_timeout_;
+  decision.outcome_when_exhausted = nobody_free_outcome;
+  Targets targets(decision, devices);
+
+  if (request.caller.empty()) {
+    decision.trail.emplace_back("caller withheld: operators for all projects");
+    decision.targets.reserve(all_projects_operators_.size());
+    targets.offer_each(all_projects_operators_, caller_withheld_outcome, "all-projects operator",
+                       "operator for all projects", "no operators for all projects");
+  } else if (request.directory_empty) {
+    decision.trail.emplace_back("no rules in the database: operators for all projects");
+    decision.targets.reserve(all_projects_operators_.size());
+    targets.offer_each(all_projects_operators_, empty_directory_outcome, "all-projects operator",
+                       "operator for all projects", "no operators for all projects");
+  } else {
+    route_by_rules(request, project_numbered(request.dialled), decision, targets);
+  }
+
+  if (decision.targets.empty()) decision.trail.push_back(fmt::format("no target left: outcome {}", nobody_free_outcome));
+  return decision;
+}
+
+void ProjectRulesStrategy::route_by_rules(const sdk::RoutingRequest& request, const Project* project,
+                                          sdk::RoutingDecision& decision, Targets& targets) const {
+  const std::string_view caller = request.caller_normalised.empty() ? request.caller : request.caller_normalised;
+  const std::string_view dialled = request.dialled;
+
+  // Only a rule of the dialled project routes (code 1); any other match still identifies the customer.
+  const sdk::RuleMatch* own_rule = nullptr;
+  std::size_t own_rules = 0;
+  const sdk::RuleMatch* card_rule = nullptr;
+  for (const auto& match : request.matches) {
+    if (!match.project.empty() && match.project == dialled) {
+      ++own_rules;
+      if (!own_rule || match.rule_id < own_rule->rule_id) own_rule = &match;
+    } else if (!card_rule || match.rule_id < card_rule->rule_id) {
+      card_rule = &match;
+    }
+  }
+
+  // The engine asks only for numbers(); this guards a caller that asks about another number.
+  if (!project) decision.trail.push_back(fmt::format("{} is not a project of this strategy", dialled));
+  std::span<const std::string> project_operators;
+  if (project) project_operators = project->operators;
+  decision.targets.reserve((own_rule ? own_rule->operators.size() + 1 : 0) + project_operators.size() +
+                           all_projects_operators_.size());
+
+  if (own_rule) {
+    decision.customer_id = own_rule->rule_id;
+    if (own_rules == 1)
+      decision.trail.push_back(
+          fmt::format("caller {} matches rule {} of project {}", caller, own_rule->rule_id, dialled));
+    else  // the import refuses this; rules written another way may still overlap
+      decision.trail.push_back(fmt::format("caller {} matches {} rules of project {} (ambiguous): using rule {}", caller,
+                                           own_rules, dialled, own_rule->rule_id));
+    targets.offer_each(own_rule->operators, rule_operator_outcome, "operator",
+                       fmt::format("operator of rule {}", own_rule->rule_id),
+                       fmt::format("rule {} names no operators", own_rule->rule_id));
+    // The busy target stands in for the rule's operators only, so it comes before the project's.
+    if (busy_target_active_)
+      targets.offer(busy_target_, busy_target_outcome, "busy target", "busy target");
+    else if (busy_target_.empty())
+      decision.trail.emplace_back("no busy target");
+    else
+      decision.trail.push_back(fmt::format("busy target {} not active", busy_target_));
+  } else {
+    decision.trail.push_back(fmt::format("no rule of project {} matches caller {}", dialled, caller));
+    if (card_rule) {
+      decision.customer_id = card_rule->rule_id;
+      if (card_rule->project.empty())
+        decision.trail.push_back(fmt::format("customer card from lookup-only rule {}", card_rule->rule_id));
+      else
+        decision.trail.push_back(fmt::format("customer card from rule {} of project {}; its operators serve that project",
+                                             card_rule->rule_id, card_rule->project));
+    }
+  }
+
+  if (project)
+    targets.offer_each(project_operators, project_operator_outcome, "project operator",
+                       fmt::format("operator of project {}", dialled), fmt::format("no operators for project {}", dialled));
+  targets.offer_each(all_projects_operators_, all_projects_operator_outcome, "all-projects operator",
+                     "operator for all projects", "no operators for all projects");
+}
+
+void register_project_rules(sdk::Registrar& registrar) {
+  registrar.add<ProjectRulesStrategy>(
+      "project_rules",
+      "Category routing: the operators of the caller's rule in the dialled project, then the busy target, the "
+      "project's and all projects' operators (outcome codes 1-4, 8-10).");
+}
+
+}  // namespace switchboard::plugins

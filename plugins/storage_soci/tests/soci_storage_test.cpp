@@ -1,0 +1,412 @@
+// The plugin's own tests with SQLite: configuration, lifecycle, opening failures, migrations, durability
+// settings, transactions that fail inside the database, concurrency through the pool; and the helpers.
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include "codec.hpp"
+#include "connection.hpp"
+#include "database.hpp"
+#include "schema.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace soci_test;
+namespace store = switchboard::plugins::soci_storage;
+using sdk::ConfigNode;
+
+std::vector<sdk::Diagnostic> validation_errors(const ConfigNode& config) {
+  sdk::Diagnostics diag;
+  auto settings = sdk::apply_schema(factory().schema(), config, "storage.main.config", diag);
+  if (settings) factory().validate(*settings, diag);
+  return diag.errors();
+}
+
+int count_rows(const std::string& file, const std::string& table) {
+  soci::session sql(*soci::factory_sqlite3(), file);
+  int rows = 0;
+  sql << "SELECT COUNT(*) FROM " + table, soci::into(rows);  // table: a constant of the test
+  return rows;
+}
+
+sdk::Rule sample_rule(std::string company) {
+  sdk::Rule rule;
+  rule.project = "100";
+  rule.company = std::move(company);
+  rule.callers = {"115", "", ""};
+  rule.callers_normalised = {"115", "", ""};
+  rule.operators = {"114"};
+  return rule;
+}
+
+// ----- configuration ---------------------------------------------------------------------------------
+
+TEST(SociStorageConfig, PassesTheConfigConformance) {
+  sdk::testing::expect_config_conformance(factory(), ConfigNode::map({}));
+}
+
+TEST(SociStorageConfig, DefaultsToAnSqliteFileUnderVar) {
+  auto settings = settings_for(ConfigNode::map({}));
+  EXPECT_EQ(settings.string("connection"), "sqlite3://var/switchboard.db");
+  EXPECT_EQ(settings.integer("pool_size"), 4);
+  EXPECT_EQ(settings.duration("busy_timeout"), std::chrono::seconds(5));
+  EXPECT_FALSE(settings.has("password"));
+  EXPECT_TRUE(factory().schema().find("password")->secret);
+}
+
+TEST(SociStorageConfig, RefusesAPasswordInsideTheConnectionString) {
+  auto errors = validation_errors(ConfigNode::map(
+      {{"connection", "postgresql://host=db1 dbname=cc user=switchboard password=hunter2"}}));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "storage.main.config.connection");
+  EXPECT_NE(errors[0].message.find("put it in the `password` key"), std::string::npos) << errors[0].message;
+  EXPECT_EQ(errors[0].message.find("hunter2"), std::string::npos) << "the refusal repeats the password";
+}
+
+TEST(SociStorageConfig, RefusesAQuotedPasswordWithSpacesWithoutQuotingIt) {
+  auto errors = validation_errors(
+      ConfigNode::map({{"connection", "postgresql://host=db1 PASSWORD = 'correct horse' user=x"}}));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message.find("horse"), std::string::npos) << errors[0].message;
+}
+
+TEST(SociStorageConfig, RefusesUnknownBackendsAndUris) {
+  auto unknown = validation_errors(ConfigNode::map({{"connection", "mysql://db1/cc"}}));
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_NE(unknown[0].message.find("sqlite3://PATH or postgresql://"), std::string::npos) << unknown[0].message;
+  auto uri = validation_errors(ConfigNode::map({{"connection", "postgresql://switchboard@db1/cc"}}));
+  ASSERT_EQ(uri.size(), 1u);
+  EXPECT_NE(uri[0].message.find("libpq keywords"), std::string::npos) << uri[0].message;
+  auto broken = validation_errors(ConfigNode::map({{"connection", "postgresql://host='db1"}}));
+  ASSERT_EQ(broken.size(), 1u);
+  EXPECT_NE(broken[0].message.find("cannot be parsed"), std::string::npos) << broken[0].message;
+}
+
+TEST(SociStorageConfig, RefusesSqlitePathsSociWouldMisread) {
+  EXPECT_EQ(validation_errors(ConfigNode::map({{"connection", "sqlite3://"}})).size(), 1u);
+  EXPECT_EQ(validation_errors(ConfigNode::map({{"connection", "sqlite3://:memory:"}})).size(), 1u);
+  EXPECT_EQ(validation_errors(ConfigNode::map({{"connection", "sqlite3://db=x.db"}})).size(), 1u);
+  EXPECT_TRUE(validation_errors(ConfigNode::map({{"connection", "sqlite3:///srv/switchboard/cc.db"}})).empty());
+}
+
+TEST(SociStorageConfig, RefusesAPasswordForSqlite) {
+  auto errors = validation_errors(ConfigNode::map({{"password", "x"}}));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "storage.main.config.password");
+}
+
+TEST(SociStorageConfig, LimitsThePoolSize) {
+  EXPECT_EQ(validation_errors(ConfigNode::map({{"pool_size", "0"}})).size(), 1u);
+  EXPECT_EQ(validation_errors(ConfigNode::map({{"pool_size", "65"}})).size(), 1u);
+  EXPECT_TRUE(validation_errors(ConfigNode::map({{"pool_size", "64"}})).empty());
+}
+
+TEST(SociStorageConnection, AddsThePasswordQuotedOnlyForTheBackend) {
+  auto parsed = store::parse_connection("postgresql://host=db1 user=cc");
+  ASSERT_TRUE(parsed.target);
+  parsed.target->password = R"(it's a \secret)";
+  EXPECT_EQ(parsed.target->display(), "host=db1 user=cc");
+  EXPECT_EQ(parsed.target->backend_connect_string(), R"(host=db1 user=cc password='it\'s a \\secret')");
+  EXPECT_EQ(store::redact("failed for it's a \\secret!", parsed.target->password), "failed for ***!");
+}
+
+// ----- helpers -----------------------------------------------------------------------------------------
+
+TEST(SociStorageCodec, KeepsTimesToTheMillisecond) {
+  auto t = sdk::TimePoint(std::chrono::microseconds(1'700'000'000'123'999));
+  EXPECT_EQ(store::to_millis(t), 1'700'000'000'123);
+  EXPECT_EQ(store::from_millis(1'700'000'000'123), sdk::TimePoint(std::chrono::milliseconds(1'700'000'000'123)));
+  EXPECT_EQ(store::to_millis(sdk::TimePoint(std::chrono::microseconds(-1))), -1) << "floor, not toward zero";
+}
+
+TEST(SociStorageCodec, OperatorsRoundTripAndRefuseWhatCannot) {
+  std::vector<std::string> operators{"114", "116", "120"};
+  EXPECT_EQ(store::join_operators(operators), "114;116;120");
+  EXPECT_EQ(store::split_operators("114;116;120"), operators);
+  EXPECT_TRUE(store::split_operators("").empty());
+  EXPECT_TRUE(store::check_operators({"114", ""}).has_value());
+  EXPECT_TRUE(store::check_operators({"114;115"}).has_value());
+  EXPECT_FALSE(store::check_operators(operators).has_value());
+}
+
+TEST(SociStorageCodec, ReasonsRoundTripExactly) {
+  for (const std::vector<std::string>& reasons : std::vector<std::vector<std::string>>{
+           {}, {""}, {"a", "b"}, {"line\nbreak", "tab\t\"quoted\"", "Čeština"}}) {
+    EXPECT_EQ(store::decode_reasons(store::encode_reasons(reasons)), reasons) << store::encode_reasons(reasons);
+  }
+  EXPECT_THROW(store::decode_reasons("not json"), std::runtime_error);
+}
+
+TEST(SociStorageCodec, FoldsCaseBeyondAscii) {
+  EXPECT_EQ(store::fold_case("ČEDOK Žluťoučký ŘÍČANY"), "čedok žluťoučký říčany");
+  EXPECT_EQ(store::fold_case("ŁÓDŹ ÄÖÜ ÉÈ"), "łódź äöü éè");
+  EXPECT_EQ(store::fold_case("МОСКВА"), "москва");
+  EXPECT_EQ(store::fold_case("× stays, 50%_x"), "× stays, 50%_x");
+  EXPECT_EQ(store::fold_case("\xff\xfe"), "\xff\xfe") << "bytes that are not UTF-8 pass unchanged";
+}
+
+// ----- lifecycle -----------------------------------------------------------------------------------------
+
+TEST(SociStorage, PassesTheLifecycleConformance) {
+  TemporaryFolder folder;
+  sdk::testing::expect_lifecycle_conformance(factory(),
+                                             ConfigNode::map({{"connection", "sqlite3://" + folder.file("l.db")}}));
+}
+
+TEST(SociStorage, RefusesOperationsBeforeStart) {
+  TemporaryFolder folder;
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(folder.file("s.db")));
+  auto rules = wait_for<std::vector<sdk::Rule>>(ctx, [&](auto done) { storage.list_rules(std::nullopt, done); });
+  ASSERT_FALSE(rules.ok());
+  EXPECT_EQ(rules.error().code, sdk::ErrorCode::unavailable);
+  EXPECT_EQ(rules.error().message, "the storage is not started");
+}
+
+TEST(SociStorage, StopWhileStartingCancelsTheStartOnce) {
+  TemporaryFolder folder;
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(folder.file("s.db")));
+  std::vector<sdk::Status> starts, stops;
+  storage.start([&](sdk::Status s) { starts.push_back(s); });
+  storage.start([&](sdk::Status s) { starts.push_back(s); });  // joins the first
+  storage.stop([&](sdk::Status s) { stops.push_back(s); });
+  ctx.run();
+  ASSERT_EQ(starts.size(), 2u);
+  for (const auto& s : starts) {
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, sdk::ErrorCode::cancelled);
+  }
+  ASSERT_EQ(stops.size(), 1u);
+  EXPECT_TRUE(stops[0].ok());
+  auto again = wait_status(ctx, [&](sdk::Completion done) { storage.start(done); });
+  EXPECT_FALSE(again.ok()) << "a stopped storage does not start again";
+}
+
+TEST(SociStorage, LogsStartAndStopWithoutSecrets) {
+  TemporaryFolder folder;
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(folder.file("s.db")));
+  ASSERT_TRUE(start(ctx, storage).ok());
+  ASSERT_TRUE(stop(ctx, storage).ok());
+  EXPECT_TRUE(ctx.logger().contains("storage starting backend=sqlite3 database=\"" + folder.file("s.db") + "\""));
+  EXPECT_TRUE(ctx.logger().contains("storage started schema_version=" + std::to_string(store::latest_schema_version()) +
+                                    " migrated_from=0"));
+  EXPECT_TRUE(ctx.logger().contains("storage stopped"));
+}
+
+// ----- opening -------------------------------------------------------------------------------------------
+
+TEST(SociStorage, CreatesAMissingParentFolder) {
+  TemporaryFolder folder;
+  std::string file = folder.file("var/lib/switchboard/cc.db");
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(file));
+  auto started = start(ctx, storage);
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  EXPECT_TRUE(std::filesystem::exists(file));
+}
+
+TEST(SociStorage, ResolvesARelativePathFromTheWorkingDirectory) {
+  TemporaryFolder folder;
+  auto previous = std::filesystem::current_path();
+  std::filesystem::current_path(folder.path());
+  {
+    sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+    SociStorage storage(ctx, sqlite_settings("var/relative.db"));
+    auto started = start(ctx, storage);
+    EXPECT_TRUE(started.ok()) << started.error().message;
+    stop(ctx, storage);
+  }
+  std::filesystem::current_path(previous);
+  EXPECT_TRUE(std::filesystem::exists(folder.path() / "var" / "relative.db"));
+}
+
+TEST(SociStorage, ExplainsADatabaseThatCannotBeOpened) {
+  TemporaryFolder folder;
+  std::filesystem::create_directories(folder.path() / "x.db");  // a folder where the file should be
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(folder.file("x.db")));
+  auto started = start(ctx, storage);
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.error().code, sdk::ErrorCode::unavailable);
+  EXPECT_EQ(started.error().message, "cannot open database " + folder.file("x.db") + ": unable to open database file");
+  EXPECT_TRUE(ctx.logger().contains("storage start failed"));
+  auto again = wait_status(ctx, [&](sdk::Completion done) { storage.start(done); });
+  ASSERT_FALSE(again.ok()) << "a second start() reports the first's result";
+  EXPECT_EQ(again.error().message, started.error().message);
+  EXPECT_TRUE(stop(ctx, storage).ok());
+}
+
+TEST(SociStorage, ExplainsAFileThatIsNotADatabase) {
+  TemporaryFolder folder;
+  std::ofstream(folder.file("notes.txt")) << std::string(4096, 'x');
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(folder.file("notes.txt")));
+  auto started = start(ctx, storage);
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.error().message, "cannot open database " + folder.file("notes.txt") + ": file is not a database");
+}
+
+TEST(SociStorage, ExplainsAParentFolderThatCannotBeCreated) {
+  TemporaryFolder folder;
+  std::ofstream(folder.file("blocker")) << "a file, not a folder";
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(folder.file("blocker/cc.db")));
+  auto started = start(ctx, storage);
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.error().message.rfind("cannot open database " + folder.file("blocker/cc.db") +
+                                              ": cannot create the folder " + folder.file("blocker"),
+                                          0),
+            0u)
+      << started.error().message;
+}
+
+// ----- migrations ------------------------------------------------------------------------------------
+
+TEST(SociStorage, AppliesMigrationsOnceAndKeepsDataAcrossRestarts) {
+  TemporaryFolder folder;
+  std::string file = folder.file("cc.db");
+  std::int64_t id = 0;
+  {
+    sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+    SociStorage storage(ctx, sqlite_settings(file));
+    ASSERT_TRUE(start(ctx, storage).ok());
+    auto written = wait_for<sdk::RuleWriteSummary>(
+        ctx, [&](auto done) { storage.write_rules(sdk::RuleWrite{{sample_rule("Kept")}, {}, {}, {}}, done); });
+    ASSERT_TRUE(written.ok()) << written.error().message;
+    id = written->written.at(0).id;
+    ASSERT_TRUE(stop(ctx, storage).ok());
+  }
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(file));
+  ASSERT_TRUE(start(ctx, storage).ok());
+  EXPECT_TRUE(ctx.logger().contains("migrated_from=" + std::to_string(store::latest_schema_version())));
+  auto rules = wait_for<std::vector<sdk::Rule>>(ctx, [&](auto done) { storage.get_rules({id}, done); });
+  ASSERT_TRUE(rules.ok()) << rules.error().message;
+  ASSERT_EQ(rules->size(), 1u);
+  EXPECT_EQ(rules->front().company, "Kept");
+  ASSERT_TRUE(stop(ctx, storage).ok());
+  EXPECT_EQ(count_rows(file, "schema_version"), store::latest_schema_version());
+}
+
+TEST(SociStorage, RefusesADatabaseWithANewerSchema) {
+  TemporaryFolder folder;
+  std::string file = folder.file("cc.db");
+  {
+    sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+    SociStorage storage(ctx, sqlite_settings(file));
+    ASSERT_TRUE(start(ctx, storage).ok());
+    ASSERT_TRUE(stop(ctx, storage).ok());
+  }
+  int newer = store::latest_schema_version() + 1;
+  {
+    soci::session sql(*soci::factory_sqlite3(), file);
+    sql << "INSERT INTO schema_version (version, description, applied_at) VALUES (:v, 'from the future', 0)",
+        soci::use(newer);
+  }
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(file));
+  auto started = start(ctx, storage);
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.error().message, "database schema version " + std::to_string(newer) +
+                                         " is newer than this build supports (" +
+                                         std::to_string(store::latest_schema_version()) + "); upgrade switchboard");
+  EXPECT_EQ(count_rows(file, "schema_version"), store::latest_schema_version() + 1) << "nothing was migrated";
+}
+
+TEST(SociStorage, ConcurrentOpeningsMigrateOnce) {
+  TemporaryFolder folder;
+  store::ConnectionTarget target = *store::parse_connection("sqlite3://" + folder.file("race.db")).target;
+  std::vector<std::string> failures(4);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < failures.size(); ++i)
+    threads.emplace_back([&, i] {
+      try {
+        store::Database database(target, 1);
+        database.close();
+      } catch (...) {
+        failures[i] = store::describe_open_failure(target).message;
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& failure : failures) EXPECT_EQ(failure, "");
+  EXPECT_EQ(count_rows(folder.file("race.db"), "schema_version"), store::latest_schema_version());
+}
+
+// ----- durability and the pool ----------------------------------------------------------------------
+
+TEST(SociStorage, EverySessionUsesWalSynchronousFullAndTheBusyTimeout) {
+  TemporaryFolder folder;
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, settings_for(ConfigNode::map({{"connection", "sqlite3://" + folder.file("d.db")},
+                                                         {"pool_size", "3"},
+                                                         {"busy_timeout", "250ms"}})));
+  ASSERT_TRUE(start(ctx, storage).ok());
+  auto sessions = wait_for<std::vector<store::SessionSettings>>(ctx, [&](auto done) { storage.session_settings(done); });
+  ASSERT_TRUE(sessions.ok()) << sessions.error().message;
+  ASSERT_EQ(sessions->size(), 3u);
+  for (const auto& session : *sessions) {
+    EXPECT_EQ(session.journal_mode, "wal");
+    EXPECT_EQ(session.synchronous, 2) << "2 = FULL";
+    EXPECT_EQ(session.busy_timeout_ms, 250);
+  }
+}
+
+TEST(SociStorage, ReportsALockedDatabaseAsBusyAfterTheTimeout) {
+  TemporaryFolder folder;
+  std::string file = folder.file("busy.db");
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, settings_for(ConfigNode::map({{"connection", "sqlite3://" + file}, {"busy_timeout", "50ms"}})));
+  ASSERT_TRUE(start(ctx, storage).ok());
+  soci::session other(*soci::factory_sqlite3(), file);
+  other << "BEGIN IMMEDIATE";  // another process holds the write lock
+  sdk::CallRecord record;
+  record.call_id = "c1";
+  auto appended = wait_for<std::vector<sdk::CallRecord>>(ctx, [&](auto done) { storage.append_calls({record}, done); });
+  ASSERT_FALSE(appended.ok());
+  EXPECT_EQ(appended.error().code, sdk::ErrorCode::busy);
+  EXPECT_EQ(appended.error().message, "cannot append to the call log in " + file + ": database is locked");
+  other << "ROLLBACK";
+  appended = wait_for<std::vector<sdk::CallRecord>>(ctx, [&](auto done) { storage.append_calls({record}, done); });
+  EXPECT_TRUE(appended.ok()) << "the storage recovers once the lock is gone: " << appended.error().message;
+}
+
+TEST(SociStorage, AWriteThatTheDatabaseRefusesHalfWayLeavesNothing) {
+  TemporaryFolder folder;
+  std::string file = folder.file("cc.db");
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(file));
+  ASSERT_TRUE(start(ctx, storage).ok());
+  {
+    soci::session sql(*soci::factory_sqlite3(), file);
+    sql << "CREATE TRIGGER refuse_poison BEFORE INSERT ON notes WHEN NEW.text = 'poison' "
+           "BEGIN SELECT RAISE(ABORT, 'poisoned note'); END";
+  }
+  sdk::Note good, poison;
+  good.rule_id = poison.rule_id = 1;
+  good.text = "fine";
+  poison.text = "poison";
+  auto written = wait_for<sdk::RuleWriteSummary>(ctx, [&](auto done) {
+    storage.write_rules(sdk::RuleWrite{{sample_rule("A"), sample_rule("B")}, {good, poison}, {}, {}}, done);
+  });
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().message, "cannot write rules in " + file + ": poisoned note");
+  EXPECT_EQ(count_rows(file, "rules"), 0);
+  EXPECT_EQ(count_rows(file, "notes"), 0);
+}
+
+TEST(SociStorage, AReaderFollowingTheCallLogMissesNoRecordWhileSessionsAppend) {
+  TemporaryFolder folder;
+  store::Database database(*store::parse_connection("sqlite3://" + folder.file("calls.db")).target, 4);
+  auto log = follow_while_appending(database, 3, 30);
+  EXPECT_TRUE(log.sequences_distinct_and_increasing_per_writer);
+  EXPECT_EQ(log.seen, log.appended) << "the reader skipped records that became visible after later ones";
+  database.close();
+}
+
+}  // namespace

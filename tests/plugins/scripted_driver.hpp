@@ -1,0 +1,107 @@
+// Test driver "scripted": a PBX whose every event a test dictates, for call-engine tests that need exact
+// sequences (who is busy, who refuses, who answers when). Built into a test plugin; the test reaches the
+// instance through the runtime and drives it on the driver's strand.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "switchboard/sdk/sdk.hpp"
+
+namespace scripted {
+namespace sdk = switchboard::sdk;
+
+struct Deflect {
+  std::string call_id;
+  std::string from;
+  std::string to;
+};
+
+class ScriptedDriver final : public sdk::PbxDriver {
+ public:
+  static sdk::ConfigSchema schema() { return {}; }
+  ScriptedDriver(sdk::Context& ctx, const sdk::Settings&) : ctx_(ctx) {}
+
+  void start(sdk::Completion done) override {
+    publish(sdk::LinkEvent{ctx_.instance_name(), true, "scripted", ctx_.clock().now()});
+    done({});
+  }
+  void stop(sdk::Completion done) override { done({}); }
+  sdk::DriverCapabilities capabilities() const override {
+    sdk::DriverCapabilities c;
+    c.deflect = true;
+    return c;
+  }
+  void monitor(std::vector<std::string> devices, sdk::Completion done) override {
+    for (const auto& d : devices) {
+      monitored.insert(d);
+      set_state(d, sdk::DeviceState::idle);
+    }
+    done({});
+  }
+  void deflect(sdk::CallRef call, std::string destination, sdk::Completion done) override {
+    deflects.push_back({call.call_id, call.device, destination});
+    if (auto it = refuse.find(destination); it != refuse.end()) {
+      done(sdk::make_error(it->second, "scripted refusal"));
+      return;
+    }
+    done({});
+    call_event(sdk::CallEventType::diverted, call.call_id, call.device, destination);
+    call_event(sdk::CallEventType::delivered, call.call_id, destination, destination);
+    set_state(destination, sdk::DeviceState::ringing);
+  }
+  void transfer(sdk::CallRef, std::string, sdk::Completion done) override {
+    done(sdk::make_error(sdk::ErrorCode::not_supported, "no"));
+  }
+  void clear(sdk::CallRef, sdk::Completion done) override { done({}); }
+  void snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSnapshot> done) override {
+    done(sdk::DeviceSnapshot{device, sdk::DeviceState::idle, {}, {}});
+  }
+
+  // The test's script, run on the driver's strand.
+  void offer(const std::string& call_id, const std::string& project, const std::string& caller) {
+    callers[call_id] = caller;
+    projects[call_id] = project;
+    call_event(sdk::CallEventType::delivered, call_id, project, project, "new_call");
+  }
+  void answer(const std::string& call_id, const std::string& device) {
+    call_event(sdk::CallEventType::established, call_id, device, device);
+    set_state(device, sdk::DeviceState::busy);
+  }
+  void fail(const std::string& call_id, const std::string& device) {
+    call_event(sdk::CallEventType::failed, call_id, device, device, "busy");
+  }
+  void hang_up(const std::string& call_id, const std::string& device) {
+    call_event(sdk::CallEventType::cleared, call_id, device, callers[call_id], "normal_clearing");
+  }
+  void set_state(const std::string& device, sdk::DeviceState state) {
+    publish(sdk::DeviceEvent{ctx_.instance_name(), device, state, ctx_.clock().now()});
+  }
+
+  std::vector<Deflect> deflects;
+  std::map<std::string, sdk::ErrorCode> refuse;  // destination -> refusal
+  std::set<std::string> monitored;
+
+ private:
+  void call_event(sdk::CallEventType type, const std::string& call_id, const std::string& device,
+                  const std::string& other, const std::string& cause = {}) {
+    sdk::CallEvent e;
+    e.type = type;
+    e.driver = ctx_.instance_name();
+    e.connection = {call_id, device};
+    e.calling = callers[call_id];
+    e.called = projects[call_id];
+    e.other_device = other;
+    e.cause = cause;
+    e.at = ctx_.clock().now();
+    publish(e);
+  }
+  void publish(sdk::Event e) { ctx_.events().publish(std::move(e)); }
+
+  sdk::Context& ctx_;
+  std::map<std::string, std::string> callers, projects;
+};
+
+}  // namespace scripted
