@@ -87,10 +87,11 @@ std::vector<sdk::Rule> generate_rules(const RuleGeneratorOptions& o) {
     int numbers = 1 + static_cast<int>(random() % o.max_numbers);
     for (int k = 0; k < numbers; ++k) {
       ++sequence;
-      // Spread over the ranges with a stride, unique by construction.
-      std::uint64_t tail = (sequence * 7'919) % 1'000'000;
+      // A bijection of the sequence over 29 prefixes x 1,000,000: unique for 29 million numbers, and spread.
+      std::uint64_t spread = (sequence * 7'919) % (std::size(mobile_prefixes) * 1'000'000);
+      std::uint64_t tail = spread % 1'000'000;
       std::string digits = k == 0 || random() % 2 == 0
-                               ? fmt::format("{}{:06}", pick(random, mobile_prefixes), tail)
+                               ? fmt::format("{}{:06}", mobile_prefixes[spread / 1'000'000], tail)
                                : city.area < 10 ? fmt::format("{}{:02}{:06}", city.area, sequence / 1'000'000 % 100, tail)
                                                 : fmt::format("{}{:01}{:06}", city.area, sequence / 1'000'000 % 10, tail);
       r.callers[k] = written(random, digits);
