@@ -4,7 +4,6 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <random>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -234,17 +233,10 @@ int calllog_export(const CallLogExportOptions& o) {
     std::cerr << "error: unknown encoding '" << o.encoding << "' (use utf-8 or cp1250)\n";
     return exit_bad_input;
   }
-  Loaded loaded;
-  loaded.config = load_config_file(o.config_file, loaded.registry, o.plugin_dirs, std::cerr, false);
-  if (!loaded.config) return exit_bad_input;
-  LogSetup logs;
-  logs.configure(loaded.config->host.object("logging"), true);
-  auto session = StorageSession::open(*loaded.config, logs, o.storage);
-  if (!session) {
-    std::cerr << "error: " << session.error().message << '\n';
-    return exit_bad_input;
-  }
-  auto& storage = **session;
+  int code = exit_ok;
+  auto tool = open_tool_storage(o.config_file, o.plugin_dirs, o.storage, code);
+  if (!tool) return code;
+  auto& storage = *tool->session;
   // Everything stored up to now; records of calls that finish meanwhile get higher sequences, so they are
   // neither written nor cleared here, and the next export takes them.
   std::string text;
@@ -267,19 +259,7 @@ int calllog_export(const CallLogExportOptions& o) {
   }
   // The same bytes the calllog_file exporter writes: a character CP1250 cannot hold becomes '?'.
   auto bytes = *encoding == TextEncoding::cp1250 ? sdk::utf8_to_cp1250(text) : std::optional<std::string>(text);
-  {
-    std::string temp = o.output + ".partial";
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!(out << *bytes) || !out.flush()) {
-      std::cerr << "error: cannot write " << o.output << ": " << std::strerror(errno) << '\n';
-      return exit_failure;
-    }
-    out.close();
-    if (std::rename(temp.c_str(), o.output.c_str()) != 0) {
-      std::cerr << "error: cannot write " << o.output << ": " << std::strerror(errno) << '\n';
-      return exit_failure;
-    }
-  }
+  if (!write_file_replacing(o.output, *bytes)) return exit_failure;
   std::cout << "wrote " << count << " records to " << o.output;
   if (o.clear && count > 0) {
     // Only after the file is safely written: exactly the records it holds, in one statement.

@@ -125,7 +125,7 @@ int rules_import(const RulesImportOptions& o) {
                ? exit_bad_input
                : exit_failure;
   }
-  auto& storage = **session;
+  auto& storage = **session;  // opened only now: a bad file never touches the database
   auto stored = storage.call<std::vector<sdk::RuleKeys>>([](sdk::Storage& s, auto done) { s.load_rule_keys(done); });
   if (!stored) {
     std::cerr << "error: cannot read the stored rules: " << stored.error().message << '\n';
@@ -175,17 +175,10 @@ int rules_export(const RulesExportOptions& o) {
     std::cerr << "error: unknown encoding '" << o.encoding << "' (use utf-8 or cp1250)\n";
     return exit_bad_input;
   }
-  Loaded loaded;
-  loaded.config = load_config_file(o.config_file, loaded.registry, o.plugin_dirs, std::cerr, false);
-  if (!loaded.config) return exit_bad_input;
-  LogSetup logs;
-  logs.configure(loaded.config->host.object("logging"), true);
-  auto session = StorageSession::open(*loaded.config, logs, o.storage);
-  if (!session) {
-    std::cerr << "error: " << session.error().message << '\n';
-    return exit_bad_input;
-  }
-  auto& storage = **session;
+  int code = exit_ok;
+  auto tool = open_tool_storage(o.config_file, o.plugin_dirs, o.storage, code);
+  if (!tool) return code;
+  auto& storage = *tool->session;
   auto rules = storage.call<std::vector<sdk::Rule>>([&](sdk::Storage& s, auto done) { s.list_rules(o.project, done); });
   if (!rules) {
     std::cerr << "error: cannot read the rules: " << rules.error().message << '\n';
@@ -201,20 +194,7 @@ int rules_export(const RulesExportOptions& o) {
       std::cout << *bytes;
       return static_cast<bool>(std::cout);
     }
-    // Written beside and renamed, so a failed export never leaves half a file under the real name.
-    std::string temp = path + ".partial";
-    {
-      std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-      if (!(out << *bytes) || !out.flush()) {
-        std::cerr << "error: cannot write " << path << ": " << std::strerror(errno) << '\n';
-        return false;
-      }
-    }
-    if (std::rename(temp.c_str(), path.c_str()) != 0) {
-      std::cerr << "error: cannot write " << path << ": " << std::strerror(errno) << '\n';
-      return false;
-    }
-    return true;
+    return write_file_replacing(path, *bytes);
   };
   if (!write_out(o.output, write_rules_csv(*rules))) return exit_failure;
   std::size_t notes_written = 0;

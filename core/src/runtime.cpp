@@ -224,15 +224,8 @@ bool Runtime::wait_for(const std::function<bool()>& ready, std::chrono::millisec
 
 void Runtime::run_until_idle() {
   if (mode_ != ClockMode::virtual_time) return;
-  for (;;) {
-    io_.restart();
-    if (io_.poll() > 0) continue;
-    if (blocking_in_flight_ > 0) {
-      io_.run_one_for(std::chrono::milliseconds(5));
-      continue;
-    }
-    if (!virtual_clock_->fire_next()) return;
-  }
+  do run_ready();
+  while (virtual_clock_->fire_next());
 }
 
 void Runtime::run_ready() {

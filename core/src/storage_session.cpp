@@ -1,5 +1,10 @@
 #include "switchboard/core/storage_session.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
 namespace switchboard::core {
 
 sdk::Result<std::unique_ptr<StorageSession>> StorageSession::open(const HostConfig& config, LogSetup& logs,
@@ -24,6 +29,43 @@ sdk::Result<std::unique_ptr<StorageSession>> StorageSession::open(const HostConf
   session->runtime_ = std::make_unique<Runtime>(session->config_, logs);
   if (auto status = session->runtime_->start(); !status.ok()) return status.error();
   return session;
+}
+
+std::unique_ptr<ToolStorage> open_tool_storage(const std::string& config_file, const std::vector<std::string>& plugin_dirs,
+                                               const std::string& name, int& exit_code) {
+  auto tool = std::make_unique<ToolStorage>();
+  tool->config = load_config_file(config_file, tool->registry, plugin_dirs, std::cerr, false);
+  if (!tool->config) {
+    exit_code = 2;
+    return nullptr;
+  }
+  tool->logs.configure(tool->config->host.object("logging"), true);
+  auto session = StorageSession::open(*tool->config, tool->logs, name);
+  if (!session) {
+    std::cerr << "error: " << session.error().message << '\n';
+    bool config_problem =
+        session.error().code == sdk::ErrorCode::not_found || session.error().code == sdk::ErrorCode::invalid_argument;
+    exit_code = config_problem ? 2 : 1;
+    return nullptr;
+  }
+  tool->session = std::move(session.value());
+  return tool;
+}
+
+bool write_file_replacing(const std::string& path, const std::string& bytes) {
+  std::string temp = path + ".partial";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!(out << bytes) || !out.flush()) {
+      std::cerr << "error: cannot write " << path << ": " << std::strerror(errno) << '\n';
+      return false;
+    }
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::cerr << "error: cannot write " << path << ": " << std::strerror(errno) << '\n';
+    return false;
+  }
+  return true;
 }
 
 StorageSession::~StorageSession() {

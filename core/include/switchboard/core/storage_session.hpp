@@ -49,4 +49,21 @@ class StorageSession {
   std::unique_ptr<Runtime> runtime_;
 };
 
+// What a command-line tool working on one storage holds: the plugins, the config, quiet logs, the storage.
+struct ToolStorage {
+  PluginRegistry registry;  // outlives the config that points into it
+  std::optional<HostConfig> config;
+  LogSetup logs;
+  std::unique_ptr<StorageSession> session;
+};
+
+// Loads the config and starts its storage `name` (the only one when empty). Problems are printed; then
+// nothing is returned and `exit_code` says why (2: configuration, 1: the storage failed).
+std::unique_ptr<ToolStorage> open_tool_storage(const std::string& config_file, const std::vector<std::string>& plugin_dirs,
+                                               const std::string& name, int& exit_code);
+
+// Writes `bytes` beside `path` and renames it over, so a failed write never leaves half a file under the
+// real name. False (after printing why) when it fails.
+bool write_file_replacing(const std::string& path, const std::string& bytes);
+
 }  // namespace switchboard::core
