@@ -81,9 +81,23 @@ std::optional<NumberPlan::Parsed> NumberPlan::to_e164(const std::string& text, b
   }
   if (!util->IsPossibleNumber(number)) return std::nullopt;
   Parsed out;
-  util->Format(number, PhoneNumberUtil::E164, &out.e164);
+  if (plain) {
+    out.e164 = "+" + std::to_string(country_code_) + text;  // what Format gives, without its cost
+  } else {
+    util->Format(number, PhoneNumberUtil::E164, &out.e164);
+  }
   out.valid = want_validity && util->IsValidNumber(number);
   return out;
+}
+
+// "+420602123456" in region CZ reads as the national "602123456": the fast path then applies to it too.
+std::string NumberPlan::national_of_own_country(const std::string& compact) const {
+  std::string prefix = "+" + std::to_string(country_code_);
+  if (country_code_ == 0 || compact.size() <= prefix.size() + 1 || compact.compare(0, prefix.size(), prefix) != 0)
+    return compact;
+  char first = compact[prefix.size()];
+  if (first < '1' || first > '9' || !plain_national_[static_cast<std::size_t>(first - '0')]) return compact;
+  return compact.substr(prefix.size());
 }
 
 sdk::Result<std::string> NumberPlan::normalise(std::string_view number) const {
@@ -112,7 +126,7 @@ sdk::Result<std::string> NumberPlan::normalise(std::string_view number) const {
     if (raw && raw->valid) return raw->e164;
     if (stripped) return stripped->e164;
     if (raw) return raw->e164;
-  } else if (auto e164 = to_e164(compact, false)) {
+  } else if (auto e164 = to_e164(national_of_own_country(compact), false)) {
     return e164->e164;
   }
   return sdk::make_error(sdk::ErrorCode::invalid_argument,

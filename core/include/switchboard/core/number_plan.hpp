@@ -51,6 +51,7 @@ class NumberPlan {
   // range ties routing to the age of the library's metadata, and a newly allocated range must not turn a
   // customer into a stranger. Validity only decides between two readings of one number.
   std::optional<Parsed> to_e164(const std::string& digits, bool want_validity) const;
+  std::string national_of_own_country(const std::string& compact) const;
 
   Options options_;
   int country_code_ = 0;
