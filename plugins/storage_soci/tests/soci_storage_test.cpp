@@ -410,3 +410,49 @@ TEST(SociStorage, AReaderFollowingTheCallLogMissesNoRecordWhileSessionsAppend) {
 }
 
 }  // namespace
+
+// A large write rebuilds the number indexes instead of inserting into them; refused or not, they stay.
+TEST(SociStorage, ALargeWriteKeepsItsIndexesWhetherItIsRefusedOrNot) {
+  TemporaryFolder folder;
+  std::string file = folder.file("cc.db");
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(file));
+  ASSERT_TRUE(start(ctx, storage).ok());
+  auto index_count = [&] {
+    soci::session sql(*soci::factory_sqlite3(), file);
+    int n = 0;
+    sql << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rules' AND name LIKE 'rules_%'",
+        soci::into(n);
+    return n;
+  };
+  std::vector<sdk::Rule> rules;
+  for (int i = 1; i <= 25'000; ++i) {
+    auto r = sample_rule("C" + std::to_string(i));
+    r.id = i;
+    r.callers_normalised[0] = "+420602" + std::to_string(100000 + i);
+    rules.push_back(r);
+  }
+  auto refused = rules;
+  refused.push_back(refused.front());  // the same id twice: refused at the very end
+  auto failed = wait_for<sdk::RuleWriteSummary>(ctx, [&](auto done) {
+    storage.write_rules(sdk::RuleWrite{refused, {}, {}, {}}, done);
+  });
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(count_rows(file, "rules"), 0);
+  EXPECT_EQ(index_count(), 4);
+  auto written = wait_for<sdk::RuleWriteSummary>(ctx, [&](auto done) {
+    storage.write_rules(sdk::RuleWrite{rules, {}, {}, {}}, done);
+  });
+  ASSERT_TRUE(written.ok()) << written.error().message;
+  EXPECT_EQ(written->added, 25'000u);
+  EXPECT_EQ(count_rows(file, "rules"), 25'000);
+  EXPECT_EQ(index_count(), 4);
+  auto found = wait_for<std::vector<sdk::Rule>>(ctx, [&](auto done) {
+    sdk::RuleQuery q;
+    q.number_normalised = "+420602112345";
+    storage.search_rules(q, done);
+  });
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->front().id, 12'345);
+}

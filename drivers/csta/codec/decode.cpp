@@ -1,0 +1,351 @@
+#include <iconv.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include "codec/framing.hpp"
+#include "codec/message.hpp"
+
+namespace switchboard::csta {
+namespace {
+
+constexpr std::string_view kWhitespace = " \t\r\n";
+
+std::string_view trim(std::string_view text) {
+  const auto first = text.find_first_not_of(kWhitespace);
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(kWhitespace);
+  return text.substr(first, last - first + 1);
+}
+
+// "ns3:DeliveredEvent" → "DeliveredEvent". Matching by local name accepts every edition, any prefix
+// and no namespace at all; CSTA element names do not collide across the namespaces we accept.
+std::string_view local_name(const pugi::xml_node& node) {
+  std::string_view name = node.name();
+  const auto colon = name.rfind(':');
+  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+}
+
+pugi::xml_node child(const pugi::xml_node& parent, std::string_view name) {
+  for (auto node = parent.first_child(); node; node = node.next_sibling()) {
+    if (node.type() == pugi::node_element && local_name(node) == name) return node;
+  }
+  return {};
+}
+
+pugi::xml_node first_element(const pugi::xml_node& parent) {
+  for (auto node = parent.first_child(); node; node = node.next_sibling()) {
+    if (node.type() == pugi::node_element) return node;
+  }
+  return {};
+}
+
+pugi::xml_node descendant(const pugi::xml_node& parent, std::string_view name) {
+  for (auto node = parent.first_child(); node; node = node.next_sibling()) {
+    if (node.type() != pugi::node_element) continue;
+    if (local_name(node) == name) return node;
+    if (auto found = descendant(node, name)) return found;
+  }
+  return {};
+}
+
+std::string text_of(const pugi::xml_node& node) { return std::string(trim(node.text().get())); }
+
+// A device id is either the element's text or wrapped in <deviceIdentifier>; <notKnown/> or
+// <restricted/> (a withheld number) gives an empty id.
+std::string device_of(const pugi::xml_node& node) {
+  if (auto identifier = child(node, "deviceIdentifier")) return text_of(identifier);
+  if (first_element(node)) return {};
+  return text_of(node);
+}
+
+sdk::CallRef connection_of(const pugi::xml_node& node) {
+  return {text_of(child(node, "callID")), device_of(child(node, "deviceID"))};
+}
+
+void read_error(const pugi::xml_node& holder, Message& message) {
+  if (auto category = first_element(holder)) {
+    message.error_category = std::string(local_name(category));
+    message.error_value = text_of(category);
+  } else {
+    message.error_value = text_of(holder);
+  }
+}
+
+struct KindName {
+  std::string_view name;
+  MessageKind kind;
+};
+
+// Alternative spellings seen across editions and vendors map to the same kind.
+constexpr KindName kKinds[] = {
+    {"SystemStatus", MessageKind::system_status},
+    {"SystemStatusResponse", MessageKind::system_status_response},
+    {"StartApplicationSession", MessageKind::start_application_session},
+    {"StartApplicationSessionPosResponse", MessageKind::start_application_session_pos_response},
+    {"StartApplicationSessionNegResponse", MessageKind::start_application_session_neg_response},
+    {"ResetApplicationSessionTimer", MessageKind::reset_application_session_timer},
+    {"ResetApplicationSessionTimerPosResponse", MessageKind::reset_application_session_timer_response},
+    {"ResetApplicationSessionTimerResponse", MessageKind::reset_application_session_timer_response},
+    {"MonitorStart", MessageKind::monitor_start},
+    {"MonitorStartResponse", MessageKind::monitor_start_response},
+    {"MonitorStop", MessageKind::monitor_stop},
+    {"MonitorStopResponse", MessageKind::monitor_stop_response},
+    {"SnapshotDevice", MessageKind::snapshot_device},
+    {"SnapshotDeviceResponse", MessageKind::snapshot_device_response},
+    {"DeflectCall", MessageKind::deflect_call},
+    {"DeflectCallResponse", MessageKind::deflect_call_response},
+    {"SingleStepTransferCall", MessageKind::single_step_transfer_call},
+    {"SingleStepTransferCallResponse", MessageKind::single_step_transfer_call_response},
+    {"ClearConnection", MessageKind::clear_connection},
+    {"ClearConnectionResponse", MessageKind::clear_connection_response},
+    {"RouteRegister", MessageKind::route_register},
+    {"RouteRegisterResponse", MessageKind::route_register_response},
+    {"RouteRequest", MessageKind::route_request},
+    {"RouteSelect", MessageKind::route_select},
+    {"RouteSelectRequest", MessageKind::route_select},
+    {"RouteEnd", MessageKind::route_end},
+    {"RouteEndRequest", MessageKind::route_end},
+    {"DeliveredEvent", MessageKind::delivered},
+    {"EstablishedEvent", MessageKind::established},
+    {"ConnectionClearedEvent", MessageKind::connection_cleared},
+    {"CallClearedEvent", MessageKind::call_cleared},
+    {"DivertedEvent", MessageKind::diverted},
+    {"FailedEvent", MessageKind::failed},
+    {"OfferedEvent", MessageKind::offered},
+    {"TransferedEvent", MessageKind::transferred},  // ECMA's spelling, one "r"
+    {"TransferredEvent", MessageKind::transferred},
+    {"ServiceInitiatedEvent", MessageKind::service_initiated},
+    {"OriginatedEvent", MessageKind::originated},
+    {"CSTAErrorCode", MessageKind::csta_error_code},
+};
+
+MessageKind kind_of(std::string_view root) {
+  for (const auto& entry : kKinds) {
+    if (entry.name == root) return entry.kind;
+  }
+  return MessageKind::unknown;
+}
+
+void read_snapshot(const pugi::xml_node& root, Message& message) {
+  const auto data = descendant(root, "snapshotData");
+  if (!data) return;
+  for (auto info = data.first_child(); info; info = info.next_sibling()) {
+    if (info.type() != pugi::node_element || local_name(info) != "snapshotDeviceResponseInfo") continue;
+    SnapshotEntry entry;
+    entry.connection = connection_of(child(info, "connectionIdentifier"));
+    // Editions wrap the state differently (compoundCallState, simpleCallState): find it anywhere.
+    auto state = descendant(info, "localConnectionState");
+    if (!state) state = descendant(info, "localConnectionInfo");
+    if (state) entry.state = parse_connection_state(text_of(state));
+    message.snapshot.push_back(std::move(entry));
+  }
+}
+
+void read_application_info(const pugi::xml_node& info, Message& message) {
+  message.application_id = text_of(child(info, "applicationID"));
+  if (auto specific = child(info, "applicationSpecificInfo")) {
+    message.user = text_of(descendant(specific, "user"));
+    message.password = text_of(descendant(specific, "password"));
+  }
+}
+
+// One pass over the root's children; each CSTA field name means the same in every message that has it.
+void read_fields(const pugi::xml_node& root, Message& message) {
+  for (auto node = root.first_child(); node; node = node.next_sibling()) {
+    if (node.type() != pugi::node_element) continue;
+    const std::string_view name = local_name(node);
+    if (name == "monitorCrossRefID") {
+      message.monitor_cross_ref_id = text_of(node);
+    } else if (name == "connection" || name == "establishedConnection" || name == "droppedConnection" ||
+               name == "clearedCall" || name == "failedConnection" || name == "offeredConnection" ||
+               name == "initiatedConnection" || name == "originatedConnection" ||
+               name == "callToBeDiverted" || name == "activeCall" || name == "connectionToBeCleared" ||
+               name == "routedCall" || name == "transferredCall") {
+      message.connection = connection_of(node);
+    } else if (name == "transferredConnections") {
+      if (auto fresh = descendant(node, "newConnection")) message.connection = connection_of(fresh);
+    } else if (name == "primaryOldCall") {
+      message.old_connection = connection_of(node);
+    } else if (name == "callingDevice") {
+      message.calling_device = device_of(node);
+    } else if (name == "calledDevice" || name == "currentRoute") {
+      message.called_device = device_of(node);
+    } else if (name == "alertingDevice") {
+      message.alerting_device = device_of(node);
+    } else if (name == "answeringDevice") {
+      message.answering_device = device_of(node);
+    } else if (name == "releasingDevice") {
+      message.releasing_device = device_of(node);
+    } else if (name == "lastRedirectionDevice") {
+      message.last_redirection_device = device_of(node);
+    } else if (name == "newDestination" || name == "transferredTo" || name == "routeSelected" ||
+               name == "transferredToDevice") {
+      message.new_destination = device_of(node);
+    } else if (name == "monitorObject") {
+      auto object = child(node, "deviceObject");
+      message.device_id = device_of(object ? object : node);
+    } else if (name == "snapshotObject" || name == "routeingDevice" || name == "routingDevice") {
+      message.device_id = device_of(node);
+    } else if (name == "localConnectionInfo") {
+      message.local_connection_info = parse_connection_state(text_of(node));
+    } else if (name == "cause") {
+      message.cause = normalise_cause(text_of(node));
+    } else if (name == "sessionID") {
+      message.session_id = text_of(node);
+    } else if (name == "applicationInfo") {
+      read_application_info(node, message);
+    } else if (name == "requestedProtocolVersions") {
+      message.protocol_version = text_of(child(node, "protocolVersion"));
+    } else if (name == "actualProtocolVersion") {
+      message.protocol_version = text_of(node);
+    } else if (name == "requestedSessionDuration" || name == "actualSessionDuration") {
+      message.session_duration = text_of(node);
+    } else if (name == "systemStatus") {
+      message.system_status = text_of(node);
+    } else if (name == "routeRegisterReqID") {
+      message.route_register_req_id = text_of(node);
+    } else if (name == "routingCrossRefID") {
+      message.routing_cross_ref_id = text_of(node);
+    } else if (name == "errorValue" || name == "errorCode") {
+      read_error(node, message);
+    } else if (name == "crossRefIDorSnapshotData") {
+      read_snapshot(node, message);
+    }
+    // Anything else (servicesPermitted, extensions/privateData, vendor elements) is ignored on purpose.
+  }
+}
+
+// The encoding named in the XML declaration, or empty when there is no ASCII declaration.
+std::string_view declared_encoding(std::string_view body) {
+  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);
+  if (!body.starts_with("<?xml")) return {};
+  const auto end = body.find("?>");
+  if (end == std::string_view::npos) return {};
+  const std::string_view declaration = body.substr(0, end);
+  auto at = declaration.find("encoding");
+  if (at == std::string_view::npos) return {};
+  at = declaration.find_first_of("\"'", at);
+  if (at == std::string_view::npos) return {};
+  const auto close = declaration.find(declaration[at], at + 1);
+  if (close == std::string_view::npos) return {};
+  return declaration.substr(at + 1, close - at - 1);
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && equals_ignoring_case(text.substr(0, prefix.size()), prefix);
+}
+
+// Converts a body in a declared single-byte charset (ISO-8859-x, windows-125x …) to UTF-8. pugixml
+// itself knows only UTF-8/16/32 and Latin-1, and would read other charsets as UTF-8 and mangle names.
+sdk::Result<std::string> to_utf8(std::string_view body, std::string_view encoding) {
+  const std::string name(encoding);
+  iconv_t converter = iconv_open("UTF-8", name.c_str());
+  if (converter == reinterpret_cast<iconv_t>(-1)) {
+    return sdk::Error{sdk::ErrorCode::not_supported,
+                      fmt::format("CSTA body declares encoding \"{}\", which this system cannot convert", name)};
+  }
+  std::string out(body.size() * 4, '\0');  // a single-byte charset needs at most 4 UTF-8 bytes per byte
+  char* in_ptr = const_cast<char*>(body.data());
+  std::size_t in_left = body.size();
+  char* out_ptr = out.data();
+  std::size_t out_left = out.size();
+  const std::size_t rc = iconv(converter, &in_ptr, &in_left, &out_ptr, &out_left);
+  const int saved_errno = errno;
+  iconv_close(converter);
+  if (rc == static_cast<std::size_t>(-1)) {
+    return sdk::Error{sdk::ErrorCode::invalid_argument,
+                      fmt::format("CSTA body is not valid {} at byte {}: {}", name, body.size() - in_left,
+                                  std::strerror(saved_errno))};
+  }
+  out.resize(out.size() - out_left);
+  return out;
+}
+
+}  // namespace
+
+std::optional<sdk::ConnectionState> parse_connection_state(std::string_view text) noexcept {
+  using sdk::ConnectionState;
+  if (text == "null") return ConnectionState::null;
+  if (text == "initiated") return ConnectionState::initiated;
+  if (text == "alerting") return ConnectionState::alerting;
+  if (text == "connected") return ConnectionState::connected;
+  if (text == "hold") return ConnectionState::hold;
+  if (text == "queued") return ConnectionState::queued;
+  if (text == "fail") return ConnectionState::fail;
+  return std::nullopt;
+}
+
+std::string normalise_cause(std::string_view cause) {
+  // ECMA abbreviates; the SDK and logs spell it out.
+  if (cause == "destNotObtainable") return "destination_not_obtainable";
+  std::string out;
+  out.reserve(cause.size() + 4);
+  for (const char c : cause) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isupper(byte)) {
+      if (!out.empty() && out.back() != '_') out += '_';
+      out += static_cast<char>(std::tolower(byte));
+    } else if (c == '-' || c == ' ') {
+      if (!out.empty() && out.back() != '_') out += '_';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+sdk::Result<Message> decode_message(std::string_view body) {
+  if (body.size() > kMaxFrameBytes) {
+    return sdk::Error{sdk::ErrorCode::invalid_argument,
+                      fmt::format("CSTA body of {} bytes exceeds the {}-byte limit", body.size(), kMaxFrameBytes)};
+  }
+  std::string converted;
+  auto encoding = pugi::encoding_utf8;
+  const std::string_view declared = declared_encoding(body);
+  if (declared.empty()) {
+    // No ASCII declaration: a UTF-16/32 body (BOM or "<\0?\0") is detected by pugixml itself.
+    encoding = pugi::encoding_auto;
+  } else if (starts_with_ignoring_case(declared, "utf-16") || starts_with_ignoring_case(declared, "utf-32")) {
+    encoding = pugi::encoding_auto;
+  } else if (!equals_ignoring_case(declared, "utf-8") && !equals_ignoring_case(declared, "utf8") &&
+             !equals_ignoring_case(declared, "us-ascii")) {
+    auto utf8 = to_utf8(body, declared);
+    if (!utf8) return utf8.error();
+    converted = std::move(utf8).value();
+    body = converted;
+  }
+
+  // parse_default has no parse_doctype: a DOCTYPE is skipped, and pugixml never expands entities other
+  // than the five predefined ones and character references, nor loads anything external (no XXE, no
+  // billion laughs). The body is bounded above, so no element can be larger than 64 KiB.
+  pugi::xml_document document;
+  const auto parsed = document.load_buffer(body.data(), body.size(), pugi::parse_default, encoding);
+  if (!parsed) {
+    return sdk::Error{sdk::ErrorCode::invalid_argument,
+                      fmt::format("malformed CSTA XML at byte {}: {}", parsed.offset, parsed.description())};
+  }
+  const auto root = document.document_element();
+  Message message;
+  message.root_name = std::string(local_name(root));
+  message.kind = kind_of(message.root_name);
+  if (message.kind == MessageKind::csta_error_code) {
+    read_error(root, message);
+  } else if (message.kind != MessageKind::unknown) {
+    read_fields(root, message);
+  }
+  return message;
+}
+
+}  // namespace switchboard::csta
