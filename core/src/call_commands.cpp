@@ -228,11 +228,8 @@ int simulate(const SimulateOptions& o) {
 }
 
 int calllog_export(const CallLogExportOptions& o) {
-  auto encoding = encoding_from_name(o.encoding);
-  if (!encoding) {
-    std::cerr << "error: unknown encoding '" << o.encoding << "' (use utf-8 or cp1250)\n";
-    return exit_bad_input;
-  }
+  auto encoding = encoding_option(o.encoding);
+  if (!encoding) return exit_bad_input;
   int code = exit_ok;
   auto tool = open_tool_storage(o.config_file, o.plugin_dirs, o.storage, code);
   if (!tool) return code;

@@ -70,11 +70,8 @@ struct Loaded {
 }  // namespace
 
 int rules_import(const RulesImportOptions& o) {
-  auto encoding = encoding_from_name(o.encoding);
-  if (!encoding) {
-    std::cerr << "error: unknown encoding '" << o.encoding << "' (use utf-8 or cp1250)\n";
-    return exit_bad_input;
-  }
+  auto encoding = encoding_option(o.encoding);
+  if (!encoding) return exit_bad_input;
   Loaded loaded;
   loaded.config = load_config_file(o.config_file, loaded.registry, o.plugin_dirs, std::cerr, false);
   if (!loaded.config) return exit_bad_input;
@@ -170,11 +167,8 @@ int rules_import(const RulesImportOptions& o) {
 }
 
 int rules_export(const RulesExportOptions& o) {
-  auto encoding = encoding_from_name(o.encoding);
-  if (!encoding) {
-    std::cerr << "error: unknown encoding '" << o.encoding << "' (use utf-8 or cp1250)\n";
-    return exit_bad_input;
-  }
+  auto encoding = encoding_option(o.encoding);
+  if (!encoding) return exit_bad_input;
   int code = exit_ok;
   auto tool = open_tool_storage(o.config_file, o.plugin_dirs, o.storage, code);
   if (!tool) return code;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <set>
@@ -163,6 +164,12 @@ std::optional<TextEncoding> encoding_from_name(const std::string& name) {
   if (n == "utf-8" || n == "utf8") return TextEncoding::utf8;
   if (n == "cp1250" || n == "windows-1250") return TextEncoding::cp1250;
   return std::nullopt;
+}
+
+std::optional<TextEncoding> encoding_option(const std::string& name) {
+  auto e = encoding_from_name(name);
+  if (!e) std::fprintf(stderr, "error: unknown encoding '%s' (use utf-8 or cp1250)\n", name.c_str());
+  return e;
 }
 
 const std::vector<std::string>& rule_columns() {

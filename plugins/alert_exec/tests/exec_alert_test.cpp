@@ -75,12 +75,7 @@ ConfigNode config(std::vector<std::string> command, std::vector<std::pair<std::s
 }
 
 std::vector<std::string> validation_errors(const ConfigNode& node) {
-  sdk::Diagnostics diag;
-  auto settings = sdk::apply_schema(factory.schema(), node, "alerts.notify.config", diag);
-  if (settings) factory.validate(*settings, diag);
-  std::vector<std::string> out;
-  for (const auto& e : diag.errors()) out.push_back(e.path + ": " + e.message);
-  return out;
+  return sdk::testing::validation_errors(factory, node, "alerts.notify.config");
 }
 
 sdk::Alert link_down() {

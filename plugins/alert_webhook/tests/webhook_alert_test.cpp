@@ -130,12 +130,7 @@ std::string local_url(std::uint16_t port, const std::string& path = "/hook") {
 }
 
 std::vector<std::string> validation_errors(const ConfigNode& node) {
-  sdk::Diagnostics diag;
-  auto settings = sdk::apply_schema(factory.schema(), node, "alerts.hook.config", diag);
-  if (settings) factory.validate(*settings, diag);
-  std::vector<std::string> out;
-  for (const auto& e : diag.errors()) out.push_back(e.path + ": " + e.message);
-  return out;
+  return sdk::testing::validation_errors(factory, node, "alerts.hook.config");
 }
 
 sdk::Alert link_down() {

@@ -15,6 +15,8 @@ namespace switchboard::core {
 
 enum class TextEncoding { utf8, cp1250 };
 std::optional<TextEncoding> encoding_from_name(const std::string& name);
+// The same for a command-line option: an unknown name is reported on stderr.
+std::optional<TextEncoding> encoding_option(const std::string& name);
 
 struct CsvRow {
   int line = 0;  // physical line where the row starts (quoted cells may span lines)

@@ -22,6 +22,17 @@ inline Settings settings_for(const Factory& factory, const ConfigNode& config, c
   return settings ? *settings : Settings{};
 }
 
+// Every problem `config` has for `factory` (schema, then the factory's own checks), as "path: message".
+inline std::vector<std::string> validation_errors(const Factory& factory, const ConfigNode& config,
+                                                  const std::string& path = "config") {
+  Diagnostics diag;
+  auto settings = apply_schema(factory.schema(), config, path, diag);
+  if (settings) factory.validate(*settings, diag);
+  std::vector<std::string> out;
+  for (const auto& e : diag.errors()) out.push_back(e.path + ": " + e.message);
+  return out;
+}
+
 // The schema's contract: every key documented; defaults valid; an unknown key refused with a suggestion.
 inline void expect_config_conformance(const Factory& factory, const ConfigNode& valid_config) {
   for (const auto& key : factory.schema().keys()) {
