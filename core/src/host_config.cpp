@@ -1,5 +1,6 @@
 #include "switchboard/core/host_config.hpp"
 
+#include "switchboard/core/alert_rules.hpp"
 #include "switchboard/core/number_plan.hpp"
 
 #include <algorithm>
@@ -50,6 +51,9 @@ ConfigSchema make_host_schema() {
   root.add("plugins", TypeSpec::object_of(plugins)).doc("Where plugins are found.");
   root.add("runtime", TypeSpec::object_of(runtime)).doc("Threads and lifecycle deadlines.");
   root.add("logging", TypeSpec::object_of(logging)).doc("Process log (spdlog): levels and destinations.");
+  root.add("alerting", TypeSpec::object_of(AlertRules::schema()))
+      .doc("The alert rules: a PBX link lost raises pbx_link_down, its return pbx_link_up, through every alert "
+           "action (see docs/alerts.md).");
   root.add("numbers", TypeSpec::object_of(NumberPlan::schema()))
       .doc("The numbering plan: how caller numbers and the numbers in rules are normalised so they compare "
            "(see docs/storage.md).");

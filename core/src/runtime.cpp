@@ -7,6 +7,7 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include "switchboard/core/alert_rules.hpp"
 #include "switchboard/core/call_engine.hpp"
 #include "switchboard/core/event_hub.hpp"
 
@@ -178,6 +179,9 @@ Runtime::Runtime(const HostConfig& config, LogSetup& logs, ClockMode mode, sdk::
       blocking_(static_cast<std::size_t>(config.host.object("runtime").integer("blocking_threads"))),
       events_(std::make_unique<EventHub>()),
       engine_strand_(asio::make_strand(io_)) {
+  alerting_config_.category = sdk::Category::alert;
+  alerting_config_.name = "rules";
+  alerting_config_.type = "rules";
   engine_config_.category = sdk::Category::routing;
   engine_config_.name = "engine";
   engine_config_.type = "engine";
@@ -261,6 +265,7 @@ void Runtime::on_engine(std::function<void()> fn) {
 Runtime::~Runtime() {
   stop();
   engine_.reset();
+  alert_rules_.reset();
   work_.reset();
   io_.stop();
   for (auto& t : threads_)
@@ -375,6 +380,7 @@ sdk::Status Runtime::start() {
     if (stage.empty()) continue;
     auto status = run_stage(stage, true, deadline);
     if (status.ok() && category == sdk::Category::routing) status = start_engine(deadline);
+    if (status.ok() && category == sdk::Category::alert) start_alert_rules();
     if (!status.ok()) {
       stop();
       return status;
@@ -426,6 +432,24 @@ sdk::Status Runtime::start_engine(std::chrono::milliseconds deadline) {
   return {};
 }
 
+void Runtime::start_alert_rules() {
+  std::vector<AlertTarget> targets;
+  for (auto& r : instances_)
+    if (r.config->category == sdk::Category::alert)
+      targets.push_back({r.config->name, static_cast<sdk::AlertAction*>(r.instance.get()), &r.context->strand()});
+  if (targets.empty()) return;
+  alerting_context_ =
+      std::make_unique<InstanceContext>(*this, alerting_config_, logs_.sdk_logger("alerting"), asio::make_strand(io_));
+  alert_rules_ = std::make_unique<AlertRules>(*alerting_context_, std::move(targets),
+                                              config_.host.object("alerting").duration("min_interval"));
+  std::atomic<bool> done{false};
+  asio::post(alerting_context_->strand(), [this, &done] {
+    alert_rules_->start();
+    done = true;
+  });
+  wait_for([&] { return done.load(); }, std::chrono::seconds(10));
+}
+
 void Runtime::stop_engine(std::chrono::milliseconds deadline) {
   if (!engine_) return;
   auto done = std::make_shared<std::atomic<bool>>(false);
@@ -446,6 +470,14 @@ void Runtime::stop() {
     return stage;
   };
   if (engine_) on_engine([this] { engine_->prepare_stop(); });
+  if (alert_rules_) {
+    std::atomic<bool> done{false};
+    asio::post(alerting_context_->strand(), [this, &done] {
+      alert_rules_->prepare_stop();
+      done = true;
+    });
+    wait_for([&] { return done.load(); }, deadline);
+  }
   if (auto drivers = stage_of({sdk::Category::driver}); !drivers.empty()) run_stage(drivers, false, deadline);
   if (!wait_for([this] { return events_->idle(); }, deadline))
     log_->warn("event bus not drained within {}ms; going on", deadline.count());

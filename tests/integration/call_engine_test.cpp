@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <spdlog/sinks/ostream_sink.h>
+
 #include "../plugins/scripted_driver.hpp"
 #include "switchboard/core/call_engine.hpp"
 #include "switchboard/core/host_config.hpp"
@@ -262,4 +264,74 @@ TEST_F(CallEngine, RecordsAreStoredDurablyAndInOrder) {
   EXPECT_EQ((*stored)[0].outcome, 1);
   EXPECT_EQ((*stored)[1].outcome, 8);
   EXPECT_LT((*stored)[0].sequence, (*stored)[1].sequence);
+}
+
+// The alert rules: a lost PBX link raises pbx_link_down through the alert actions, its return pbx_link_up;
+// a flapping link is coalesced to one notification per interval.
+class LinkAlerts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sdk::Diagnostics diag;
+    auto root = core::parse_yaml("logging: {level: info}\n"
+                                 "alerting: {min_interval: 60s}\n"
+                                 "drivers: {pbx: {type: scripted}}\n"
+                                 "alerts: {ops: {type: log}}\n",
+                                 "alerts.yaml", diag);
+    config_ = core::validate_config(root, "alerts.yaml", registry(), diag);
+    ASSERT_TRUE(config_);
+    logs_.add_sink(std::make_shared<spdlog::sinks::ostream_sink_mt>(captured_));
+    logs_.configure(config_->host.object("logging"));
+    runtime_ = std::make_unique<core::Runtime>(*config_, logs_, core::ClockMode::virtual_time, sdk::TimePoint{});
+    ASSERT_TRUE(runtime_->start().ok());
+    driver_ = static_cast<scripted::ScriptedDriver*>(runtime_->find(sdk::Category::driver, "pbx"));
+    strand_ = runtime_->find_ref(sdk::Category::driver, "pbx").strand;
+    runtime_->run_ready();
+  }
+  void link(bool up) {
+    sdk::asio::post(*strand_, [this, up] { driver_->link(up, up ? "reconnected" : "3 heartbeats unanswered"); });
+    runtime_->run_ready();
+  }
+  int count(const std::string& text) {
+    logs_.flush();
+    std::string all = captured_.str();
+    int n = 0;
+    for (auto pos = all.find(text); pos != std::string::npos; pos = all.find(text, pos + 1)) ++n;
+    return n;
+  }
+
+  core::LogSetup logs_;
+  std::ostringstream captured_;
+  std::optional<core::HostConfig> config_;
+  std::unique_ptr<core::Runtime> runtime_;
+  scripted::ScriptedDriver* driver_ = nullptr;
+  sdk::Strand* strand_ = nullptr;
+};
+
+TEST_F(LinkAlerts, ALostLinkFiresAtOnceAndItsReturnResolvesIt) {
+  EXPECT_EQ(count("alert fired rule=pbx_link_down"), 0) << "the link coming up at start is no alert";
+  link(false);
+  EXPECT_EQ(count("alert fired rule=pbx_link_down severity=critical key=link:pbx"), 1);
+  runtime_->advance(61s);
+  link(true);
+  EXPECT_EQ(count("alert resolved rule=pbx_link_up"), 1);
+}
+
+TEST_F(LinkAlerts, AFlappingLinkIsCoalesced) {
+  link(false);
+  for (int i = 0; i < 5; ++i) {
+    runtime_->advance(1s);
+    link(true);
+    runtime_->advance(1s);
+    link(false);
+  }
+  EXPECT_EQ(count("rule=pbx_link_down"), 1) << "down at the end of the interval as at its start: nothing new";
+  EXPECT_EQ(count("rule=pbx_link_up"), 0);
+  link(true);
+  runtime_->advance(60s);
+  EXPECT_EQ(count("alert resolved rule=pbx_link_up"), 1) << "up at the end of the interval: sent then";
+}
+
+TEST_F(LinkAlerts, StoppingTheHostIsNoOutage) {
+  runtime_->stop();
+  EXPECT_EQ(count("rule=pbx_link_down"), 0);
 }

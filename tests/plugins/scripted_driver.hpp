@@ -76,6 +76,9 @@ class ScriptedDriver final : public sdk::PbxDriver {
   void hang_up(const std::string& call_id, const std::string& device) {
     call_event(sdk::CallEventType::cleared, call_id, device, callers[call_id], "normal_clearing");
   }
+  void link(bool up, const std::string& detail) {
+    publish(sdk::LinkEvent{ctx_.instance_name(), up, detail, ctx_.clock().now()});
+  }
   void set_state(const std::string& device, sdk::DeviceState state) {
     publish(sdk::DeviceEvent{ctx_.instance_name(), device, state, ctx_.clock().now()});
   }

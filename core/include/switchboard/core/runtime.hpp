@@ -19,6 +19,7 @@
 
 namespace switchboard::core {
 
+class AlertRules;
 class CallEngine;
 class EventHub;
 class InstanceContext;
@@ -87,6 +88,7 @@ class Runtime {
   // virtual time. False when the wall-clock deadline passed first.
   bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds deadline);
   sdk::Status start_engine(std::chrono::milliseconds deadline);
+  void start_alert_rules();
   void stop_engine(std::chrono::milliseconds deadline);
 
   const HostConfig& config_;
@@ -104,6 +106,9 @@ class Runtime {
   InstanceConfig engine_config_;
   std::unique_ptr<sdk::Context> engine_context_;
   std::unique_ptr<CallEngine> engine_;
+  InstanceConfig alerting_config_;
+  std::unique_ptr<sdk::Context> alerting_context_;
+  std::unique_ptr<AlertRules> alert_rules_;
   std::vector<RunningInstance> instances_;
   std::atomic<bool> stop_requested_{false};
   bool stopped_ = false;
