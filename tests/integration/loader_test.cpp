@@ -144,5 +144,12 @@ TEST(Loader, LoadsTheFirstPartyPluginsOfTheBuildTree) {
   PluginRegistry registry;
   registry.load_directory(SWITCHBOARD_PLUGIN_OUTPUT_DIRECTORY);
   EXPECT_TRUE(registry.refused().empty()) << registry.refused().front().file << ": " << registry.refused().front().reason;
-  EXPECT_NE(registry.find(sdk::Category::alert, "log"), nullptr);
+  // Every first-party factory, through the real loader.
+  for (auto [category, type] : std::vector<std::pair<sdk::Category, const char*>>{
+           {sdk::Category::alert, "log"},          {sdk::Category::alert, "exec"},
+           {sdk::Category::alert, "webhook"},      {sdk::Category::driver, "sim"},
+           {sdk::Category::storage, "soci"},       {sdk::Category::routing, "project_rules"},
+           {sdk::Category::exporter, "calllog_file"}, {sdk::Category::exporter, "csv"},
+           {sdk::Category::exporter, "jsonl"}})
+    EXPECT_NE(registry.find(category, type), nullptr) << sdk::to_string(category) << " " << type;
 }
