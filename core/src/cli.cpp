@@ -15,6 +15,7 @@
 
 #include "switchboard/core/call_commands.hpp"
 #include "switchboard/core/call_engine.hpp"
+#include "switchboard/core/csta_commands.hpp"
 #include "switchboard/core/host_config.hpp"
 #include "switchboard/core/logging.hpp"
 #include "switchboard/core/plugin_registry.hpp"
@@ -424,6 +425,16 @@ int run_cli(int argc, char** argv) {
     calllog_options.plugin_dirs = plugin_dirs;
     result = calllog_export(calllog_options);
   });
+
+  std::vector<std::string> trace_files;
+  auto* csta = app.add_subcommand("csta", "CSTA XML tools for integrators");
+  csta->require_subcommand(1);
+  auto* decode = csta->add_subcommand(
+      "decode", "Print each CSTA message of captured wire frames (binary, 8-byte header included) or of a bare "
+                "XML file as one JSON line: the normalised event or request it becomes. Unknown or malformed "
+                "input: an error line and exit 1");
+  decode->add_option("files", trace_files, "Trace files")->required()->type_name("FILE...");
+  decode->callback([&] { result = csta_decode(trace_files); });
 
   auto* alerts = app.add_subcommand("alerts", "Alert actions");
   alerts->require_subcommand(1);
