@@ -23,11 +23,6 @@ constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
 constexpr int exit_bad_input = 2;
 
-struct Loaded {
-  PluginRegistry registry;  // outlives the config that points into it
-  std::optional<HostConfig> config;
-};
-
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::string item;
@@ -67,7 +62,7 @@ const char* outcome_meaning(sdk::OutcomeCode code) {
 }  // namespace
 
 int route_explain(const RouteExplainOptions& o) {
-  Loaded loaded;
+  LoadedConfig loaded;
   loaded.config = load_config_file(o.config_file, loaded.registry, o.plugin_dirs, std::cerr, false);
   if (!loaded.config) return exit_bad_input;
   // Only what deciding needs: the strategies and the storage they route from. No PBX, no exporters.
@@ -136,7 +131,7 @@ int route_explain(const RouteExplainOptions& o) {
 }
 
 int simulate(const SimulateOptions& o) {
-  Loaded loaded;
+  LoadedConfig loaded;
   loaded.config = load_config_file(o.config_file, loaded.registry, o.plugin_dirs, std::cerr, false);
   if (!loaded.config) return exit_bad_input;
   HostConfig config = *loaded.config;

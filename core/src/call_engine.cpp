@@ -28,13 +28,6 @@ void DeviceTable::set(const std::string& device, sdk::DeviceState state, std::ch
   e.state = state;
 }
 
-void DeviceTable::set_all(sdk::DeviceState state, std::chrono::steady_clock::time_point now) {
-  for (auto& [_, e] : devices_) {
-    if (e.state != state) e.since = now;
-    e.state = state;
-  }
-}
-
 namespace {
 const char* state_name(sdk::DeviceState s) {
   switch (s) {
@@ -62,7 +55,6 @@ struct CallEngine::Call {
   std::string alerting_at;  // the device where the call alerts now
   std::string offered_to;   // the target being tried, once the PBX accepted the deflect
   const sdk::RouteTarget* current = nullptr;
-  bool deflecting = false;
   bool finished = false;  // the record is written; the engine only waits for the call to clear
   sdk::Timer ring_timer;
   std::vector<std::string> trail;
@@ -256,7 +248,7 @@ void CallEngine::handle_call(const sdk::CallEvent& e) {
         call->trail.push_back(fmt::format("caller hung up while {} rang", call->alerting_at));
         finish(*call, 11, "");
       }
-      drop(call->id);
+      calls_.erase(call->id);
       return;
     }
     case sdk::CallEventType::transferred:
@@ -304,14 +296,12 @@ void CallEngine::offer_next(Call& call) {
       break;
     }
     call.current = &target;
-    call.deflecting = true;
     auto call_id = call.id;
     auto destination = target.destination;
     auto done = ctx_.on_strand([this, call_id, destination](sdk::Status status) {
       auto it = calls_.find(call_id);
       if (it == calls_.end()) return;
       Call& c = *it->second;
-      c.deflecting = false;
       if (c.finished) return;
       if (!status.ok()) {
         c.trail.push_back(fmt::format("{} refused by the pbx ({})", destination, status.error().message));
@@ -358,7 +348,5 @@ void CallEngine::finish(Call& call, sdk::OutcomeCode outcome, const std::string&
   for (const auto& o : observers_) o(record);
   call_log_->append(std::move(record));
 }
-
-void CallEngine::drop(const std::string& call_id) { calls_.erase(call_id); }
 
 }  // namespace switchboard::core

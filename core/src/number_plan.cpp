@@ -143,10 +143,6 @@ std::string NumberPlan::normalise_caller(std::string_view number) const {
   return digits;
 }
 
-bool NumberPlan::is_internal(std::string_view normalised) const {
-  return !normalised.empty() && normalised.front() != '+';
-}
-
 std::optional<std::uint64_t> NumberPlan::encode(std::string_view normalised) {
   bool external = !normalised.empty() && normalised.front() == '+';
   if (external) normalised.remove_prefix(1);

@@ -62,17 +62,12 @@ void print_problems(const std::string& file, std::vector<FileProblem> problems, 
     out << file << ':' << p.line << ": " << (p.column.empty() ? "" : p.column + ": ") << p.message << '\n';
 }
 
-struct Loaded {
-  PluginRegistry registry;  // outlives the config that points into it
-  std::optional<HostConfig> config;
-};
-
 }  // namespace
 
 int rules_import(const RulesImportOptions& o) {
   auto encoding = encoding_option(o.encoding);
   if (!encoding) return exit_bad_input;
-  Loaded loaded;
+  LoadedConfig loaded;
   loaded.config = load_config_file(o.config_file, loaded.registry, o.plugin_dirs, std::cerr, false);
   if (!loaded.config) return exit_bad_input;
   NumberPlan plan = NumberPlan::from_settings(loaded.config->host.object("numbers"));

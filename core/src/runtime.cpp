@@ -212,18 +212,13 @@ bool Runtime::wait_for(const std::function<bool()>& ready, std::chrono::millisec
     }
     return true;
   }
-  // Virtual time: handlers first, then the blocking pool, and only when both are idle the next timer.
-  while (!ready()) {
+  // Virtual time: what is ready now (handlers and blocking work), and only then the next timer.
+  for (;;) {
+    run_ready();
+    if (ready()) return true;
     if (std::chrono::steady_clock::now() >= until) return false;
-    io_.restart();
-    if (io_.poll() > 0) continue;
-    if (blocking_in_flight_ > 0) {
-      io_.run_one_for(std::chrono::milliseconds(5));
-      continue;
-    }
     if (!virtual_clock_->fire_next()) return ready();
   }
-  return true;
 }
 
 void Runtime::run_until_idle() {

@@ -61,7 +61,6 @@ class DeviceTable final : public sdk::DeviceView {
   sdk::DeviceState state(std::string_view device) const override;
   std::optional<std::chrono::steady_clock::time_point> idle_since(std::string_view device) const override;
   void set(const std::string& device, sdk::DeviceState state, std::chrono::steady_clock::time_point now);
-  void set_all(sdk::DeviceState state, std::chrono::steady_clock::time_point now);
 
  private:
   struct Entry {
@@ -106,7 +105,6 @@ class CallEngine {
   void start_call(const sdk::CallEvent& e, std::size_t strategy);
   void offer_next(Call& call);
   void finish(Call& call, sdk::OutcomeCode outcome, const std::string& operator_extension);
-  void drop(const std::string& call_id);
   sdk::RoutingRequest make_request(const std::string& call_id, const std::string& dialled, const std::string& caller,
                                    std::size_t strategy) const;
   const EngineWiring::Driver* driver_named(const std::string& name) const;

@@ -19,9 +19,7 @@ class EventHub {
  public:
   std::unique_ptr<sdk::Subscription> subscribe(sdk::Strand strand, std::function<void(const sdk::Event&)> handler);
   void publish(const sdk::Event& event);
-  // Waits until every delivered event has been handled, at most `deadline`. True when drained.
-  bool drain(std::chrono::milliseconds deadline);
-  // No delivery in flight.
+  // No delivery in flight (the runtime waits for it before stopping what handles events).
   bool idle();
   // Stops delivering: events published from now on are dropped (shutdown).
   void close();
@@ -37,7 +35,6 @@ class EventHub {
   void finished_one();
 
   std::mutex mutex_;
-  std::condition_variable idle_;
   std::vector<std::shared_ptr<Subscriber>> subscribers_;
   std::size_t in_flight_ = 0;
   bool closed_ = false;

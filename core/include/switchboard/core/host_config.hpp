@@ -39,6 +39,12 @@ std::vector<std::string> plugin_paths(const sdk::ConfigNode& root, const std::st
 std::optional<HostConfig> validate_config(const sdk::ConfigNode& root, const std::string& file,
                                           const PluginRegistry& registry, sdk::Diagnostics& diag);
 
+// A configuration with the plugins its factories live in: the registry outlives the config pointing into it.
+struct LoadedConfig {
+  PluginRegistry registry;
+  std::optional<HostConfig> config;
+};
+
 // Reads `file`, loads the plugins it needs (default directories, plugins.paths, then `extra_dirs`) and
 // validates it. Every problem is printed to `errors` with a count line; nothing is returned then.
 std::optional<HostConfig> load_config_file(const std::string& file, PluginRegistry& registry,

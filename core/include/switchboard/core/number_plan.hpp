@@ -35,7 +35,6 @@ class NumberPlan {
   sdk::Result<std::string> normalise(std::string_view number) const;
   // The same for a caller from the PBX: what cannot be parsed stays as its digits, so it still compares.
   std::string normalise_caller(std::string_view number) const;
-  bool is_internal(std::string_view normalised) const;
   const Options& options() const noexcept { return options_; }
 
   // A normalised number as one integer, for compact indexes: E.164 and extensions in separate ranges.

@@ -50,9 +50,7 @@ class StorageSession {
 };
 
 // What a command-line tool working on one storage holds: the plugins, the config, quiet logs, the storage.
-struct ToolStorage {
-  PluginRegistry registry;  // outlives the config that points into it
-  std::optional<HostConfig> config;
+struct ToolStorage : LoadedConfig {
   LogSetup logs;
   std::unique_ptr<StorageSession> session;
 };

@@ -63,10 +63,6 @@ class Diagnostics {
   const std::vector<Diagnostic>& errors() const noexcept { return errors_; }
   std::vector<ReferenceUse>& references() noexcept { return references_; }
   const std::vector<ReferenceUse>& references() const noexcept { return references_; }
-  void append(const Diagnostics& other) {
-    errors_.insert(errors_.end(), other.errors_.begin(), other.errors_.end());
-    references_.insert(references_.end(), other.references_.begin(), other.references_.end());
-  }
 
  private:
   std::vector<Diagnostic> errors_;
