@@ -105,18 +105,32 @@ void RuleUpdate::execute(const sdk::Rule& rule) {
   statement_.execute(true);
 }
 
+void NoteValues::assign(const sdk::Note& note) {
+  rule_id = note.rule_id;
+  saved_at = to_millis(note.saved_at);
+  call_at = note.call_at ? to_millis(*note.call_at) : 0;
+  call_at_indicator = note.call_at ? soci::i_ok : soci::i_null;
+  operator_extension = note.operator_extension;
+  agent = note.agent;
+  text = note.text;
+}
+
+void NoteValues::exchange_into(soci::statement& statement) {
+  statement.exchange(soci::use(rule_id));
+  statement.exchange(soci::use(saved_at));
+  statement.exchange(soci::use(call_at, call_at_indicator));
+  statement.exchange(soci::use(operator_extension));
+  statement.exchange(soci::use(agent));
+  statement.exchange(soci::use(text));
+}
+
 NoteInsertIfAbsent::NoteInsertIfAbsent(soci::session& sql, Backend backend)
     : sql_(sql), backend_(backend), statement_(sql) {
-  statement_.exchange(soci::use(rule_id_));
-  statement_.exchange(soci::use(saved_at_));
-  statement_.exchange(soci::use(call_at_, call_at_indicator_));
-  statement_.exchange(soci::use(operator_extension_));
-  statement_.exchange(soci::use(agent_));
-  statement_.exchange(soci::use(text_));
-  statement_.exchange(soci::use(rule_id_));
-  statement_.exchange(soci::use(saved_at_));
-  statement_.exchange(soci::use(operator_extension_));
-  statement_.exchange(soci::use(text_));
+  values_.exchange_into(statement_);
+  statement_.exchange(soci::use(values_.rule_id));
+  statement_.exchange(soci::use(values_.saved_at));
+  statement_.exchange(soci::use(values_.operator_extension));
+  statement_.exchange(soci::use(values_.text));
   // Distinct placeholder names for the repeated values: SQLite gives equal names one shared index, which
   // would break binding by position. PostgreSQL cannot infer the types of a SELECT list's parameters, so
   // they are cast there.
@@ -141,25 +155,14 @@ NoteInsertIfAbsent::NoteInsertIfAbsent(soci::session& sql, Backend backend)
 }
 
 std::int64_t NoteInsertIfAbsent::execute(const sdk::Note& note) {
-  rule_id_ = note.rule_id;
-  saved_at_ = to_millis(note.saved_at);
-  call_at_ = note.call_at ? to_millis(*note.call_at) : 0;
-  call_at_indicator_ = note.call_at ? soci::i_ok : soci::i_null;
-  operator_extension_ = note.operator_extension;
-  agent_ = note.agent;
-  text_ = note.text;
+  values_.assign(note);
   if (backend_ == Backend::postgresql) return statement_.execute(true) ? assigned_id_ : 0;
   statement_.execute(true);
   return statement_.get_affected_rows() == 1 ? last_insert_id(sql_, "notes") : 0;
 }
 
 NoteInsert::NoteInsert(soci::session& sql, Backend backend) : sql_(sql), backend_(backend), statement_(sql) {
-  statement_.exchange(soci::use(rule_id_));
-  statement_.exchange(soci::use(saved_at_));
-  statement_.exchange(soci::use(call_at_, call_at_indicator_));
-  statement_.exchange(soci::use(operator_extension_));
-  statement_.exchange(soci::use(agent_));
-  statement_.exchange(soci::use(text_));
+  values_.exchange_into(statement_);
   std::string query =
       "INSERT INTO notes (rule_id, saved_at, call_at, operator_extension, agent, text) "
       "VALUES (:rule_id, :saved_at, :call_at, :operator_extension, :agent, :text)";
@@ -171,13 +174,7 @@ NoteInsert::NoteInsert(soci::session& sql, Backend backend) : sql_(sql), backend
 }
 
 std::int64_t NoteInsert::execute(const sdk::Note& note) {
-  rule_id_ = note.rule_id;
-  saved_at_ = to_millis(note.saved_at);
-  call_at_ = note.call_at ? to_millis(*note.call_at) : 0;
-  call_at_indicator_ = note.call_at ? soci::i_ok : soci::i_null;
-  operator_extension_ = note.operator_extension;
-  agent_ = note.agent;
-  text_ = note.text;
+  values_.assign(note);
   statement_.execute(true);
   return backend_ == Backend::postgresql ? assigned_id_ : last_insert_id(sql_, "notes");
 }

@@ -58,6 +58,16 @@ class RuleUpdate {
   soci::statement statement_;
 };
 
+// The columns of a notes row as bound to INSERT: the six values, in column order.
+struct NoteValues {
+  long long rule_id = 0, saved_at = 0, call_at = 0;
+  soci::indicator call_at_indicator = soci::i_null;
+  std::string operator_extension, agent, text;
+
+  void assign(const sdk::Note& note);
+  void exchange_into(soci::statement& statement);
+};
+
 // Inserts a note unless one identical in rule, saved_at, operator and text is stored.
 class NoteInsertIfAbsent {
  public:
@@ -68,9 +78,7 @@ class NoteInsertIfAbsent {
  private:
   soci::session& sql_;
   Backend backend_;
-  long long rule_id_ = 0, saved_at_ = 0, call_at_ = 0;
-  soci::indicator call_at_indicator_ = soci::i_null;
-  std::string operator_extension_, agent_, text_;
+  NoteValues values_;
   long long assigned_id_ = 0;  // PostgreSQL: RETURNING id
   soci::statement statement_;
 };
@@ -84,9 +92,7 @@ class NoteInsert {
  private:
   soci::session& sql_;
   Backend backend_;
-  long long rule_id_ = 0, saved_at_ = 0, call_at_ = 0;
-  soci::indicator call_at_indicator_ = soci::i_null;
-  std::string operator_extension_, agent_, text_;
+  NoteValues values_;
   long long assigned_id_ = 0;
   soci::statement statement_;
 };
