@@ -34,11 +34,6 @@ constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
 constexpr int exit_config = 2;
 
-void load_plugins(PluginRegistry& registry, const std::vector<std::string>& extra_dirs) {
-  for (const auto& d : PluginRegistry::default_directories()) registry.load_directory(d);
-  for (const auto& d : extra_dirs) registry.load_directory(d);
-}
-
 std::optional<HostConfig> load_config(const std::string& file, PluginRegistry& registry,
                                       const std::vector<std::string>& extra_dirs, bool quiet_refusals) {
   return load_config_file(file, registry, extra_dirs, std::cerr, !quiet_refusals);
@@ -139,7 +134,7 @@ int cmd_serve(const std::string& file, const std::vector<std::string>& dirs, boo
 
 int cmd_plugins_list(const std::vector<std::string>& dirs) {
   PluginRegistry registry;
-  load_plugins(registry, dirs);
+  registry.load_search_path(dirs);
   std::vector<std::vector<std::string>> rows{{"CATEGORY", "TYPE", "PLUGIN", "VERSION", "FILE"}};
   for (auto category : sdk::all_categories)
     for (const auto& f : registry.factories())
@@ -162,7 +157,7 @@ int cmd_plugins_list(const std::vector<std::string>& dirs) {
 
 int cmd_plugins_describe(const std::string& what, const std::vector<std::string>& dirs) {
   PluginRegistry registry;
-  load_plugins(registry, dirs);
+  registry.load_search_path(dirs);
   // TYPE, or CATEGORY/TYPE when two categories share a type name
   std::string category_name, type = what;
   if (auto slash = what.find('/'); slash != std::string::npos) {
@@ -188,7 +183,7 @@ int cmd_plugins_describe(const std::string& what, const std::vector<std::string>
 
 int cmd_config_reference(const std::string& output, const std::vector<std::string>& dirs) {
   PluginRegistry registry;
-  load_plugins(registry, dirs);
+  registry.load_search_path(dirs);
   std::ostringstream text;
   write_config_reference(registry, text);
   if (output.empty() || output == "-") {
@@ -267,8 +262,12 @@ int run_cli(int argc, char** argv) {
              "SWITCHBOARD_PLUGIN_PATH adds plugin directories.");
 
   std::vector<std::string> plugin_dirs;
-  auto add_plugin_dir = [&](CLI::App* cmd) {
-    cmd->add_option("--plugin-dir", plugin_dirs, "Also load plugins from DIR (repeatable)")->type_name("DIR");
+  // The options every command that reads a configuration shares.
+  auto add_plugin_dir = [](CLI::App* cmd, std::vector<std::string>& into) {
+    cmd->add_option("--plugin-dir", into, "Also load plugins from DIR (repeatable)")->type_name("DIR");
+  };
+  auto add_config = [](CLI::App* cmd, std::string& into) {
+    cmd->add_option("-c,--config", into, "Configuration file")->required()->type_name("FILE");
   };
 
   std::string config_file;
@@ -276,8 +275,8 @@ int run_cli(int argc, char** argv) {
 
   auto* serve = app.add_subcommand("serve", "Load the plugins, start every configured instance and run until "
                                             "SIGINT/SIGTERM, then stop them in order");
-  serve->add_option("-c,--config", config_file, "Configuration file")->required()->type_name("FILE");
-  add_plugin_dir(serve);
+  add_config(serve, config_file);
+  add_plugin_dir(serve, plugin_dirs);
   bool show_calls = false;
   serve->add_flag("--show-calls", show_calls, "Print one line per finished call (time, project, caller, customer, "
                                               "operator, outcome code)");
@@ -286,21 +285,21 @@ int run_cli(int argc, char** argv) {
   bool print = false;
   auto* check = app.add_subcommand("check", "Validate a configuration completely (plugins, keys, types, ranges, "
                                             "references) without opening any socket or database");
-  check->add_option("-c,--config", config_file, "Configuration file")->required()->type_name("FILE");
+  add_config(check, config_file);
   check->add_flag("--print", print, "Also print the effective configuration, defaults filled in, secrets redacted");
-  add_plugin_dir(check);
+  add_plugin_dir(check, plugin_dirs);
   check->callback([&] { result = cmd_check(config_file, print, plugin_dirs); });
 
   auto* plugins = app.add_subcommand("plugins", "Inspect the installed plugins");
   plugins->require_subcommand(1);
   auto* list = plugins->add_subcommand("list", "One line per factory (category, type, plugin id, version, file), "
                                                "then every refused file with its reason");
-  add_plugin_dir(list);
+  add_plugin_dir(list, plugin_dirs);
   list->callback([&] { result = cmd_plugins_list(plugin_dirs); });
   std::string type;
   auto* describe = plugins->add_subcommand("describe", "The configuration keys of one type");
   describe->add_option("type", type, "TYPE, or CATEGORY/TYPE (e.g. alert/log)")->required();
-  add_plugin_dir(describe);
+  add_plugin_dir(describe, plugin_dirs);
   describe->callback([&] { result = cmd_plugins_describe(type, plugin_dirs); });
 
   auto* config = app.add_subcommand("config", "Configuration documentation");
@@ -309,7 +308,7 @@ int run_cli(int argc, char** argv) {
   auto* reference = config->add_subcommand("reference", "Markdown reference of every section and every installed "
                                                         "type's keys (docs/config-reference.md)");
   reference->add_option("-o,--output", output, "Write to FILE instead of standard output")->type_name("FILE");
-  add_plugin_dir(reference);
+  add_plugin_dir(reference, plugin_dirs);
   reference->callback([&] { result = cmd_config_reference(output, plugin_dirs); });
 
   auto* rules = app.add_subcommand("rules", "Import and export project rules (customers) and their notes history");
@@ -320,7 +319,7 @@ int run_cli(int argc, char** argv) {
                     "). All or nothing: every bad row is reported as FILE:LINE: column: message and the database "
                     "is left untouched (exit 2)");
   import->add_option("file", import_options.rules_file, "Rules file")->required()->type_name("FILE");
-  import->add_option("-c,--config", import_options.config_file, "Configuration file")->required()->type_name("FILE");
+  add_config(import, import_options.config_file);
   import->add_option("--history", import_options.history_file,
                      "Also import notes from HFILE (columns " + join_columns(history_columns()) + ")")
       ->type_name("HFILE");
@@ -334,9 +333,8 @@ int run_cli(int argc, char** argv) {
                    "(notes are never deleted)");
   import->add_flag("--dry-run", import_options.dry_run, "Check everything, write nothing");
   import->add_option("--storage", import_options.storage, "Storage instance (default: the only one)")->type_name("NAME");
-  add_plugin_dir(import);
+  add_plugin_dir(import, import_options.plugin_dirs);
   import->callback([&] {
-    import_options.plugin_dirs = plugin_dirs;
     result = rules_import(import_options);
   });
   RuleGeneratorOptions generate_options;
@@ -358,16 +356,15 @@ int run_cli(int argc, char** argv) {
   RulesExportOptions export_options;
   auto* exp = rules->add_subcommand("export", "Export rules (and with --history their notes) as ;-separated CSV that "
                                               "`rules import` reads back");
-  exp->add_option("-c,--config", export_options.config_file, "Configuration file")->required()->type_name("FILE");
+  add_config(exp, export_options.config_file);
   exp->add_option("-o,--output", export_options.output, "Rules file (default: standard output)")->type_name("FILE");
   exp->add_option("--history", export_options.history_file, "Also write the notes to HFILE")->type_name("HFILE");
   exp->add_option("--encoding", export_options.encoding, "utf-8 (default) or cp1250")->type_name("ENC");
   exp->add_option("--project", export_options.project, "Only the rules of project P (\"\" = rules without a project)")
       ->type_name("P");
   exp->add_option("--storage", export_options.storage, "Storage instance (default: the only one)")->type_name("NAME");
-  add_plugin_dir(exp);
+  add_plugin_dir(exp, export_options.plugin_dirs);
   exp->callback([&] {
-    export_options.plugin_dirs = plugin_dirs;
     result = rules_export(export_options);
   });
 
@@ -377,16 +374,15 @@ int run_cli(int argc, char** argv) {
   auto* explain = route->add_subcommand(
       "explain", "Show the decision the engine would take for a call: the customer found, each candidate in order "
                  "with why others were skipped, the operator and the outcome code");
-  explain->add_option("-c,--config", explain_options.config_file, "Configuration file")->required()->type_name("FILE");
+  add_config(explain, explain_options.config_file);
   explain->add_option("--project", explain_options.project, "The dialled project number")->required()->type_name("P");
   explain->add_option("--caller", explain_options.caller, "The caller's number as the PBX gives it (omit: withheld)")
       ->type_name("C");
   explain->add_option("--busy", explain_options.busy, "Extensions to take as busy")->type_name("EXT,...");
   explain->add_option("--offline", explain_options.offline, "Extensions to take as offline")->type_name("EXT,...");
   explain->add_flag("--json", explain_options.json, "One JSON object: outcome, operator, customer_id, steps, candidates");
-  add_plugin_dir(explain);
+  add_plugin_dir(explain, explain_options.plugin_dirs);
   explain->callback([&] {
-    explain_options.plugin_dirs = plugin_dirs;
     result = route_explain(explain_options);
   });
 
@@ -395,16 +391,15 @@ int run_cli(int argc, char** argv) {
   double rate = 0;
   auto* sim = app.add_subcommand("simulate", "Run the sim driver's scenario in virtual time to completion, write the "
                                              "call log through the configured exporters and print a summary");
-  sim->add_option("-c,--config", simulate_options.config_file, "Configuration file")->required()->type_name("FILE");
+  add_config(sim, simulate_options.config_file);
   sim->add_option("--calls", simulate_options.calls, "How many calls to offer")->capture_default_str();
   auto* seed_option = sim->add_option("--seed", seed, "Seed of the scenario (default: the config's)");
   auto* rate_option = sim->add_option("--rate", rate, "Calls per minute (default: the config's)")->check(CLI::PositiveNumber);
   sim->add_option("--start", simulate_options.start, "Virtual start time, local")->capture_default_str();
-  add_plugin_dir(sim);
+  add_plugin_dir(sim, simulate_options.plugin_dirs);
   sim->callback([&] {
     if (*seed_option) simulate_options.seed = seed;
     if (*rate_option) simulate_options.rate = rate;
-    simulate_options.plugin_dirs = plugin_dirs;
     result = simulate(simulate_options);
   });
 
@@ -414,15 +409,14 @@ int run_cli(int argc, char** argv) {
   auto* calllog_export_cmd = calllog->add_subcommand(
       "export", "Write every stored record in the original format (D.M.YYYY HH:MM:SS;project;caller;operator;type;"
                 "customer_id;); with --clear, delete exactly the records written (the original's \"save and delete\")");
-  calllog_export_cmd->add_option("-c,--config", calllog_options.config_file, "Configuration file")->required()->type_name("FILE");
+  add_config(calllog_export_cmd, calllog_options.config_file);
   calllog_export_cmd->add_option("-o,--output", calllog_options.output, "File to write")->required()->type_name("FILE");
   calllog_export_cmd->add_flag("--clear", calllog_options.clear, "Delete the written records from the database");
   calllog_export_cmd->add_option("--encoding", calllog_options.encoding, "utf-8 (default) or cp1250")->type_name("ENC");
   calllog_export_cmd->add_option("--storage", calllog_options.storage, "Storage instance (default: the only one)")
       ->type_name("NAME");
-  add_plugin_dir(calllog_export_cmd);
+  add_plugin_dir(calllog_export_cmd, calllog_options.plugin_dirs);
   calllog_export_cmd->callback([&] {
-    calllog_options.plugin_dirs = plugin_dirs;
     result = calllog_export(calllog_options);
   });
 
@@ -440,10 +434,10 @@ int run_cli(int argc, char** argv) {
   alerts->require_subcommand(1);
   std::string instance, summary = "test alert from switchboard";
   auto* test = alerts->add_subcommand("test", "Fire a test alert through the configured alert actions");
-  test->add_option("-c,--config", config_file, "Configuration file")->required()->type_name("FILE");
+  add_config(test, config_file);
   test->add_option("--instance", instance, "Only this alert instance")->type_name("NAME");
   test->add_option("--summary", summary, "The alert's text");
-  add_plugin_dir(test);
+  add_plugin_dir(test, plugin_dirs);
   test->callback([&] { result = cmd_alerts_test(config_file, instance, summary, plugin_dirs); });
 
   try {

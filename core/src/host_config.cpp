@@ -198,9 +198,9 @@ std::optional<HostConfig> load_config_file(const std::string& file, PluginRegist
     report();
     return std::nullopt;
   }
-  for (const auto& d : PluginRegistry::default_directories()) registry.load_directory(d);
-  for (const auto& d : plugin_paths(root, file)) registry.load_directory(d);
-  for (const auto& d : extra_dirs) registry.load_directory(d);
+  auto dirs = plugin_paths(root, file);
+  dirs.insert(dirs.end(), extra_dirs.begin(), extra_dirs.end());
+  registry.load_search_path(dirs);
   auto config = validate_config(root, file, registry, diag);
   if (print_refusals)
     for (const auto& r : registry.refused()) errors << "warning: plugin refused: " << r.file << ": " << r.reason << '\n';

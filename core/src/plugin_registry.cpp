@@ -78,6 +78,11 @@ std::vector<std::string> PluginRegistry::default_directories() {
   return dirs;
 }
 
+void PluginRegistry::load_search_path(const std::vector<std::string>& extra) {
+  for (const auto& d : default_directories()) load_directory(d);
+  for (const auto& d : extra) load_directory(d);
+}
+
 void PluginRegistry::load_directory(const std::string& directory) {
   std::error_code ec;
   if (!fs::is_directory(directory, ec)) {

@@ -41,6 +41,8 @@ class PluginRegistry {
 
   // Every "*.so" in `directory` (not recursive), in name order. A missing directory is refused.
   void load_directory(const std::string& directory);
+  // The default directories (see default_directories()), then `extra`, in that order.
+  void load_search_path(const std::vector<std::string>& extra);
   // One library; refusals are recorded, never thrown.
   void load_file(const std::string& file);
 
