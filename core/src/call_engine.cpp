@@ -28,19 +28,6 @@ void DeviceTable::set(const std::string& device, sdk::DeviceState state, std::ch
   e.state = state;
 }
 
-namespace {
-const char* state_name(sdk::DeviceState s) {
-  switch (s) {
-    case sdk::DeviceState::unknown: return "unknown";
-    case sdk::DeviceState::idle: return "idle";
-    case sdk::DeviceState::ringing: return "ringing";
-    case sdk::DeviceState::busy: return "busy";
-    case sdk::DeviceState::offline: return "offline";
-  }
-  return "?";
-}
-}  // namespace
-
 // ----- calls ---------------------------------------------------------------------------------------
 
 struct CallEngine::Call {
@@ -288,7 +275,7 @@ void CallEngine::offer_next(Call& call) {
     // The strategy decided on the states of that moment; a target may have changed since.
     auto state = devices_.state(target.destination);
     if (state == sdk::DeviceState::busy || state == sdk::DeviceState::ringing || state == sdk::DeviceState::offline) {
-      call.trail.push_back(fmt::format("{} {} now, skipped", target.destination, state_name(state)));
+      call.trail.push_back(fmt::format("{} {} now, skipped", target.destination, sdk::to_string(state)));
       continue;
     }
     if (!driver || !link) {

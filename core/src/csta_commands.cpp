@@ -17,26 +17,13 @@
 namespace switchboard::core {
 namespace {
 
-const char* event_type(sdk::CallEventType t) {
-  switch (t) {
-    case sdk::CallEventType::delivered: return "delivered";
-    case sdk::CallEventType::established: return "established";
-    case sdk::CallEventType::cleared: return "cleared";
-    case sdk::CallEventType::diverted: return "diverted";
-    case sdk::CallEventType::failed: return "failed";
-    case sdk::CallEventType::transferred: return "transferred";
-    case sdk::CallEventType::originated: return "originated";
-  }
-  return "?";
-}
-
 nlohmann::ordered_json describe(const csta::Message& m) {
   nlohmann::ordered_json j;
   j["kind"] = csta::to_string(m.kind);
   j["root"] = m.root_name;
   if (auto event = csta::to_sdk_event(m, "decode")) {
     if (const auto* c = std::get_if<sdk::CallEvent>(&*event)) {
-      j["event"] = {{"type", event_type(c->type)},
+      j["event"] = {{"type", sdk::to_string(c->type)},
                     {"call_id", c->connection.call_id},
                     {"device", c->connection.device},
                     {"calling", c->calling},

@@ -21,30 +21,6 @@ class ContextTask final : public sim::ScheduledTask {
   sdk::Timer timer_;  // destroying it cancels the callback
 };
 
-const char* to_string(sdk::CallEventType type) {
-  switch (type) {
-    case sdk::CallEventType::delivered: return "delivered";
-    case sdk::CallEventType::established: return "established";
-    case sdk::CallEventType::cleared: return "cleared";
-    case sdk::CallEventType::diverted: return "diverted";
-    case sdk::CallEventType::failed: return "failed";
-    case sdk::CallEventType::transferred: return "transferred";
-    case sdk::CallEventType::originated: return "originated";
-  }
-  return "unknown";
-}
-
-const char* to_string(sdk::DeviceState state) {
-  switch (state) {
-    case sdk::DeviceState::unknown: return "unknown";
-    case sdk::DeviceState::idle: return "idle";
-    case sdk::DeviceState::ringing: return "ringing";
-    case sdk::DeviceState::busy: return "busy";
-    case sdk::DeviceState::offline: return "offline";
-  }
-  return "unknown";
-}
-
 std::string shown_number(const std::string& number) { return number.empty() ? "withheld" : number; }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -345,11 +321,11 @@ void SimDriver::publish(sdk::Event event) {
   auto& log = context_.logger();
   if (log.enabled(sdk::LogLevel::debug)) {
     if (const auto* call = std::get_if<sdk::CallEvent>(&event))
-      log.debug("call {} call={} device={} caller={} other={} cause={}", to_string(call->type),
+      log.debug("call {} call={} device={} caller={} other={} cause={}", sdk::to_string(call->type),
                 call->connection.call_id, call->connection.device, shown_number(call->calling), call->other_device,
                 call->cause.empty() ? "none" : call->cause);
     else if (const auto* device = std::get_if<sdk::DeviceEvent>(&event))
-      log.debug("device state device={} state={}", device->device, to_string(device->state));
+      log.debug("device state device={} state={}", device->device, sdk::to_string(device->state));
   }
   context_.events().publish(std::move(event));
 }

@@ -39,6 +39,30 @@ enum class CallEventType {
   originated,   // a device started a call (dialled digits in `called`)
 };
 
+inline const char* to_string(DeviceState s) noexcept {
+  switch (s) {
+    case DeviceState::unknown: return "unknown";
+    case DeviceState::idle: return "idle";
+    case DeviceState::ringing: return "ringing";
+    case DeviceState::busy: return "busy";
+    case DeviceState::offline: return "offline";
+  }
+  return "unknown";
+}
+
+inline const char* to_string(CallEventType t) noexcept {
+  switch (t) {
+    case CallEventType::delivered: return "delivered";
+    case CallEventType::established: return "established";
+    case CallEventType::cleared: return "cleared";
+    case CallEventType::diverted: return "diverted";
+    case CallEventType::failed: return "failed";
+    case CallEventType::transferred: return "transferred";
+    case CallEventType::originated: return "originated";
+  }
+  return "unknown";
+}
+
 struct CallEvent {
   CallEventType type = CallEventType::delivered;
   std::string driver;        // the driver instance that reported it
