@@ -111,6 +111,8 @@ constexpr KindName kKinds[] = {
     {"RouteSelectRequest", MessageKind::route_select},
     {"RouteEnd", MessageKind::route_end},
     {"RouteEndRequest", MessageKind::route_end},
+    {"ReRoute", MessageKind::re_route},
+    {"ReRouteRequest", MessageKind::re_route},
     {"DeliveredEvent", MessageKind::delivered},
     {"EstablishedEvent", MessageKind::established},
     {"ConnectionClearedEvent", MessageKind::connection_cleared},
@@ -346,6 +348,23 @@ sdk::Result<Message> decode_message(std::string_view body) {
     read_fields(root, message);
   }
   return message;
+}
+
+std::string normalise_device_id(std::string_view raw) {
+  std::string_view id = trim(raw);
+  // OpenScape: N<+15619231000>;noa=nk;… — the number sits between the angle brackets.
+  if (id.size() > 2 && id[0] == 'N' && id[1] == '<') {
+    auto close = id.find('>');
+    if (close != std::string_view::npos) return std::string(trim(id.substr(2, close - 2)));
+  }
+  for (std::string_view scheme : {"tel:", "sip:", "sips:"})
+    if (id.substr(0, scheme.size()) == scheme) {
+      id.remove_prefix(scheme.size());
+      id = id.substr(0, id.find_first_of("@;"));
+      return std::string(id);
+    }
+  // Avaya: 1001:CM1:10.0.0.1:0 — the extension before the first colon.
+  return std::string(id.substr(0, id.find(':')));
 }
 
 }  // namespace switchboard::csta

@@ -128,6 +128,7 @@ std::string_view root_name_of(MessageKind kind) {
     case MessageKind::route_request: return "RouteRequest";
     case MessageKind::route_select: return "RouteSelect";
     case MessageKind::route_end: return "RouteEnd";
+    case MessageKind::re_route: return "ReRoute";
     case MessageKind::delivered: return "DeliveredEvent";
     case MessageKind::established: return "EstablishedEvent";
     case MessageKind::connection_cleared: return "ConnectionClearedEvent";
@@ -194,6 +195,7 @@ const char* to_string(MessageKind kind) noexcept {
     case MessageKind::route_request: return "route_request";
     case MessageKind::route_select: return "route_select";
     case MessageKind::route_end: return "route_end";
+    case MessageKind::re_route: return "re_route";
     case MessageKind::delivered: return "delivered";
     case MessageKind::established: return "established";
     case MessageKind::connection_cleared: return "connection_cleared";
@@ -320,6 +322,10 @@ sdk::Result<std::string> encode_message(const Message& m) {
       xml.text("routeRegisterReqID", m.route_register_req_id);
       xml.text("routingCrossRefID", m.routing_cross_ref_id);
       xml.text("routeSelected", m.new_destination);
+      break;
+    case MessageKind::re_route:
+      xml.text("routeRegisterReqID", m.route_register_req_id);
+      xml.text("routingCrossRefID", m.routing_cross_ref_id);
       break;
     case MessageKind::route_end:
       xml.text("routeRegisterReqID", m.route_register_req_id);

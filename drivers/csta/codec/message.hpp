@@ -43,6 +43,7 @@ enum class MessageKind {
   route_request,
   route_select,
   route_end,
+  re_route,  // the switch asks for another route: the one selected failed
   delivered,
   established,
   connection_cleared,
@@ -129,6 +130,11 @@ std::optional<sdk::Event> to_sdk_event(const Message& message, std::string_view 
 
 // "newCall" → "new_call"; "destNotObtainable" → "destination_not_obtainable" (the SDK's spelling).
 std::string normalise_cause(std::string_view cause);
+
+// A device identifier as the PBX wrote it, reduced to the number used for matching (guide pitfall 7):
+// "N<+15619231000>;noa=nk;displayNumber=…" → "+15619231000", "1001:CM1:10.0.0.1:0" → "1001",
+// "tel:+420602123456" → "+420602123456", "sip:115@pbx" → "115". Plain numbers come back unchanged.
+std::string normalise_device_id(std::string_view raw);
 
 std::optional<sdk::ConnectionState> parse_connection_state(std::string_view text) noexcept;
 const char* to_string(sdk::ConnectionState state) noexcept;

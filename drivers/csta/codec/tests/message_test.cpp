@@ -121,6 +121,10 @@ const RoundTrip kRoundTrips[] = {
        m.error_category = "operation";
        m.error_value = "generic";
      })},
+    {"ReRoute", make(MessageKind::re_route, [](Message& m) {
+       m.route_register_req_id = "5";
+       m.routing_cross_ref_id = "31";
+     })},
     {"CSTAErrorCode", make(MessageKind::csta_error_code, [](Message& m) {
        m.error_category = "stateIncompatibility";
        m.error_value = "invalidConnectionState";
@@ -428,3 +432,13 @@ TEST(ToSdkEvent, MapsEachCallEventKindAndNothingElse) {
 
 }  // namespace
 }  // namespace switchboard::csta
+
+TEST(DeviceIds, VendorFormsReduceToTheNumber) {
+  EXPECT_EQ(switchboard::csta::normalise_device_id("N<+15619231000>;noa=nk;displayNumber=Sales"), "+15619231000");
+  EXPECT_EQ(switchboard::csta::normalise_device_id("1001:CM1:10.0.0.1:0"), "1001");
+  EXPECT_EQ(switchboard::csta::normalise_device_id("tel:+420602123456"), "+420602123456");
+  EXPECT_EQ(switchboard::csta::normalise_device_id("sip:115@pbx.example"), "115");
+  EXPECT_EQ(switchboard::csta::normalise_device_id("  114 "), "114");
+  EXPECT_EQ(switchboard::csta::normalise_device_id("0602123456"), "0602123456");
+  EXPECT_EQ(switchboard::csta::normalise_device_id(""), "");
+}
