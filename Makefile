@@ -7,7 +7,7 @@ CONFIG     ?= config/demo.yaml
 
 CMAKE_LAUNCHER := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all deps configure build test demo install docs clean
+.PHONY: all deps configure build test demo install docs fuzz clean
 
 all: build
 
@@ -38,6 +38,12 @@ install: build
 # Regenerates docs/config-reference.md from the factories' declared keys.
 docs: build
 	@cmake --build $(BUILD_DIR) --target config-reference
+
+# libFuzzer run of the CSTA frame + XML decoder (Clang, ASan + UBSan); FUZZ_SECONDS=0 runs until stopped.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@mkdir -p $(BUILD_DIR)
+	@bash tests/fuzz/fuzz_bounded.sh $(CURDIR) $(CURDIR)/$(BUILD_DIR)/fuzz $(FUZZ_SECONDS)
 
 clean:
 	@rm -rf $(BUILD_DIR)
