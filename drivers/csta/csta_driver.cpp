@@ -102,7 +102,7 @@ sdk::ConfigSchema CstaDriver::schema() {
   session.add("user", ValueType::string)
       .doc("User name, sent in applicationSpecificInfo when set.");
   session.add("password", ValueType::string).secret()
-      .doc("Password, sent in applicationSpecificInfo when set; never printed or logged. Use ${ENV}.");
+      .doc("Password, sent in applicationSpecificInfo when set. Use ${ENV}.");
   session.add("duration", ValueType::duration).min(1000).default_value("300s")
       .doc("Requested session duration; the driver renews the session at half the duration the switch grants.");
 

@@ -75,7 +75,7 @@ TEST(HostConfig, ReportsInstanceShapeErrors) {
 TEST(HostConfig, AnInstanceTypeBelongsToItsSection) {
   auto v = validate("drivers:\n  pbx: {type: log}\n");
   EXPECT_FALSE(v.config);
-  EXPECT_EQ(v.errors, "t.yaml:2:15: error: drivers.pbx.type: unknown driver type 'log'; known: scripted, sim (see "
+  EXPECT_EQ(v.errors, "t.yaml:2:15: error: drivers.pbx.type: unknown driver type 'log'; known: csta, scripted, sim (see "
                       "`switchboard plugins list`)\n");
 }
 
