@@ -274,6 +274,60 @@ void PbxModel::caller_hangs_up(const std::string& call_id) {
   finish(call_id, caller.empty() ? std::string(withheld_releasing_device) : caller);
 }
 
+void PbxModel::transfer(const sdk::CallRef& ref, const std::string& destination, const sdk::Completion& done) {
+  auto call_it = calls_.find(ref.call_id);
+  if (call_it == calls_.end() || !call_it->second.answered || call_it->second.device != ref.device) {
+    done(sdk::make_error(sdk::ErrorCode::refused, "call " + ref.call_id + " is not answered at " + ref.device));
+    return;
+  }
+  if (destination == ref.device) {
+    done(sdk::make_error(sdk::ErrorCode::invalid_argument, "call " + ref.call_id + " is already at " + destination));
+    return;
+  }
+  auto target_it = devices_.find(destination);
+  if (target_it == devices_.end()) {
+    done(sdk::make_error(sdk::ErrorCode::unavailable, "no extension " + destination));
+    return;
+  }
+  Device& target = target_it->second;
+  if (target.offline) {
+    done(sdk::make_error(sdk::ErrorCode::unavailable, "extension " + destination + " is logged out"));
+    return;
+  }
+  if (!target.project && !target.call.empty()) {
+    done(sdk::make_error(sdk::ErrorCode::busy, "extension " + destination + " is " +
+                                                   (calls_.at(target.call).answered ? "busy" : "ringing")));
+    return;
+  }
+
+  Call& call = call_it->second;
+  Device& from = devices_.at(ref.device);  // an operator: only operators answer
+  from.call.clear();
+  call.operator_timer.reset();  // the conversation with the old operator is over
+  call.answered = false;
+  call.device = destination;
+  call.redirecting = ref.device;
+  auto patience = behaviour_.between(settings_.abandon_min, settings_.abandon_max);
+  call.caller_timer = scheduler_.schedule(scaled(patience), [this, id = call.id] { caller_hangs_up(id); });
+  if (!target.project) {
+    target.call = call.id;
+    ring_operator(call);
+  }
+  done(sdk::Status::success());
+
+  auto cleared = call_event(sdk::CallEventType::cleared, call, ref.device);
+  cleared.other_device = ref.device;
+  cleared.cause = "transfer";
+  sink_(std::move(cleared));
+  auto delivered = call_event(sdk::CallEventType::delivered, call, destination);
+  delivered.other_device = destination;
+  delivered.cause = "transfer";
+  delivered.local_state = sdk::ConnectionState::alerting;
+  sink_(std::move(delivered));
+  emit_device(ref.device);
+  if (!target.project) emit_device(destination);
+}
+
 void PbxModel::clear(const sdk::CallRef& ref, const sdk::Completion& done) {
   auto it = calls_.find(ref.call_id);
   if (it == calls_.end() || it->second.device != ref.device) {

@@ -109,6 +109,12 @@ class PbxModel {
   // deflect: refused (not alerting at call.device), unavailable (destination offline or unknown),
   // busy (destination ringing or busy), invalid_argument (the call already alerts at that project).
   void deflect(const sdk::CallRef& call, const std::string& destination, const sdk::Completion& done);
+  // Moves a call answered at call.device to `destination`, where it rings again (a single-step transfer):
+  // ConnectionCleared at call.device, then Delivered at the destination, both with cause "transfer"; the
+  // call keeps its id. Errors as for deflect, except refused (not answered at call.device) and
+  // invalid_argument (the destination is call.device). The caller's patience starts again, drawn from the
+  // behaviour stream so the offered traffic stays the same whatever is transferred.
+  void transfer(const sdk::CallRef& call, const std::string& destination, const sdk::Completion& done);
   // Ends the call, alerting or answered, at call.device; refused when it is not there.
   void clear(const sdk::CallRef& call, const sdk::Completion& done);
   std::optional<sdk::DeviceSnapshot> snapshot(const std::string& device) const;

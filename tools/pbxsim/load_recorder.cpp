@@ -1,0 +1,121 @@
+#include "load_recorder.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace switchboard::pbxsim {
+namespace {
+
+// Nearest-rank percentile of sorted values.
+double percentile(const std::vector<double>& sorted, double fraction) {
+  if (sorted.empty()) return 0;
+  auto rank = static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+double micros(LoadRecorder::Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+}  // namespace
+
+LoadRecorder::LoadRecorder(std::uint64_t calls) {
+  calls_.reserve(calls);
+  index_by_call_id_.reserve(calls);
+}
+
+std::uint32_t LoadRecorder::add(std::string project, Clock::time_point offered_at) {
+  Call call;
+  call.project = std::move(project);
+  call.offered_at = offered_at;
+  calls_.push_back(std::move(call));
+  return static_cast<std::uint32_t>(calls_.size() - 1);
+}
+
+void LoadRecorder::bind(std::uint32_t index, const std::string& call_id) {
+  calls_[index].call_id = call_id;
+  index_by_call_id_.emplace(call_id, index);
+}
+
+std::optional<std::uint32_t> LoadRecorder::find(std::string_view call_id) const {
+  auto it = index_by_call_id_.find(std::string(call_id));
+  if (it == index_by_call_id_.end()) return std::nullopt;
+  return it->second;
+}
+
+void LoadRecorder::written(std::uint32_t index, Clock::time_point at) {
+  auto& call = calls_[index];
+  if (call.written_at == Clock::time_point{}) call.written_at = at;
+}
+
+void LoadRecorder::routed(std::uint32_t index, Clock::time_point received_at) {
+  auto& call = calls_[index];
+  if (call.state != State::pending) return;
+  call.state = State::routed;
+  call.routed_at = received_at;
+  ++decided_;
+}
+
+void LoadRecorder::expire(Clock::time_point deadline, const std::function<void(std::uint32_t)>& expired) {
+  while (oldest_pending_ < calls_.size()) {
+    auto& call = calls_[oldest_pending_];
+    if (call.state == State::pending) {
+      if (call.offered_at >= deadline) return;
+      call.state = State::failed;
+      ++decided_;
+      expired(static_cast<std::uint32_t>(oldest_pending_));
+    }
+    ++oldest_pending_;
+  }
+}
+
+LoadReport LoadRecorder::report(Clock::time_point end, double requested_rate) const {
+  LoadReport report;
+  report.offered = calls_.size();
+  report.error_answers = error_answers_;
+  report.requested_rate = requested_rate;
+  std::vector<double> latencies;
+  latencies.reserve(calls_.size());
+  for (const auto& call : calls_) {
+    if (call.state != State::routed) continue;
+    // A call the client learnt of while pbxsim was silent has no written time: count from its offer.
+    auto announced = call.written_at == Clock::time_point{} ? call.offered_at : call.written_at;
+    latencies.push_back(std::max(0.0, micros(call.routed_at - announced)));
+  }
+  report.routed = latencies.size();
+  report.errors = report.offered - report.routed;
+  if (!calls_.empty()) report.seconds = std::chrono::duration<double>(end - calls_.front().offered_at).count();
+  if (report.seconds > 0) report.rate = static_cast<double>(report.routed) / report.seconds;
+  std::sort(latencies.begin(), latencies.end());
+  report.latency_us = {percentile(latencies, 0.50), percentile(latencies, 0.90), percentile(latencies, 0.99),
+                       latencies.empty() ? 0 : latencies.back()};
+  return report;
+}
+
+std::string LoadReport::to_json() const {
+  nlohmann::ordered_json json{
+      {"offered", offered},
+      {"routed", routed},
+      {"errors", errors},
+      {"seconds", seconds},
+      {"rate", rate},
+      {"latency_us",
+       {{"p50", latency_us.p50}, {"p90", latency_us.p90}, {"p99", latency_us.p99}, {"max", latency_us.max}}},
+      {"requested_rate", requested_rate},
+      {"error_answers", error_answers},
+  };
+  return json.dump() + "\n";
+}
+
+std::string LoadReport::summary() const {
+  return fmt::format(
+      "load: offered {} routed {} errors {} (error answers {}) in {:.3f} s: {:.0f} calls/s routed, {:.0f}/s "
+      "requested\n"
+      "latency from Delivered written to routing request received: p50 {:.0f} us, p90 {:.0f} us, p99 {:.0f} us, "
+      "max {:.0f} us\n",
+      offered, routed, errors, error_answers, seconds, rate, requested_rate, latency_us.p50, latency_us.p90,
+      latency_us.p99, latency_us.max);
+}
+
+}  // namespace switchboard::pbxsim
