@@ -13,10 +13,11 @@ sdk::ConfigSchema AlertRules::schema() {
   return s;
 }
 
-void AlertRules::start() {
-  subscription_ = ctx_.events().subscribe([this](const sdk::Event& e) {
+void AlertRules::start(EventHub& events) {
+  auto handler = [this](const sdk::Event& e) {
     if (const auto* link = std::get_if<sdk::LinkEvent>(&e)) on_link(*link);
-  });
+  };
+  subscription_ = events.subscribe(ctx_.strand(), std::move(handler), EventHub::Filter::links);
 }
 
 void AlertRules::prepare_stop() {

@@ -32,13 +32,24 @@ void CallLogPipeline::append(sdk::CallRecord record) {
   if (!storing_) store_pending();
 }
 
-void CallLogPipeline::store_pending() {
+void CallLogPipeline::store_pending(bool now) {
   if (pending_.empty() || storing_ || closed_) return notify_if_idle();
   if (!storage_) {
     for (auto& r : pending_) r.sequence = next_local_sequence_++;
     export_stored(std::exchange(pending_, {}));
     return notify_if_idle();
   }
+  auto since_last = ctx_.clock().steady_now() - last_store_started_;
+  if (!now && since_last < group_commit_window && pending_.size() < batch_size && flush_waiters_.empty()) {
+    if (!group_commit_timer_)
+      group_commit_timer_ = ctx_.call_after(group_commit_window - since_last, [this] {
+        group_commit_timer_.reset();
+        store_pending(true);
+      });
+    return;
+  }
+  group_commit_timer_.reset();
+  last_store_started_ = ctx_.clock().steady_now();
   storing_ = true;
   auto batch = std::exchange(pending_, {});
   auto* storage = storage_->storage;
@@ -50,7 +61,7 @@ void CallLogPipeline::store_pending() {
       ctx_.logger().warn("call log not stored, retrying in {}ms records={} error=\"{}\"", storage_backoff_.count(),
                          batch.size(), result.error().message);
       pending_.insert(pending_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
-      storage_retry_ = ctx_.call_after(storage_backoff_, [this] { store_pending(); });
+      storage_retry_ = ctx_.call_after(storage_backoff_, [this] { store_pending(true); });
       return;
     }
     storage_backoff_ = std::chrono::milliseconds(0);
@@ -120,7 +131,7 @@ void CallLogPipeline::notify_if_idle() {
 
 void CallLogPipeline::flush(sdk::Completion done) {
   flush_waiters_.push_back(std::move(done));
-  notify_if_idle();
+  store_pending(true);
 }
 
 void CallLogPipeline::close() {
@@ -133,6 +144,7 @@ void CallLogPipeline::close() {
   }
   if (lost) ctx_.logger().error("call log stopped with records not stored records={}", lost);
   storage_retry_.reset();
+  group_commit_timer_.reset();
   closed_ = true;
   notify_if_idle();
 }

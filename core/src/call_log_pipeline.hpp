@@ -1,5 +1,6 @@
 // Where finished calls go: first durably into storage (group commit: records that arrive while one append
-// is in flight go together in the next), then to every exporter in batches, each with its own bounded
+// is in flight go together in the next, and appends start at most once per group_commit_window unless a
+// full batch or a flush is waiting, so a busy call centre pays one fsync per window, not per call), then to every exporter in batches, each with its own bounded
 // queue and retries. A row is never dropped for storage; an exporter that stays down loses the oldest
 // rows beyond its queue, counted and logged.
 #pragma once
@@ -26,6 +27,7 @@ class CallLogPipeline {
 
   static constexpr std::size_t exporter_queue_capacity = 100'000;
   static constexpr std::size_t batch_size = 512;
+  static constexpr std::chrono::milliseconds group_commit_window{5};
 
  private:
   struct ExporterQueue {
@@ -38,7 +40,7 @@ class CallLogPipeline {
     sdk::Timer retry;
   };
 
-  void store_pending();
+  void store_pending(bool now = false);
   void export_stored(std::vector<sdk::CallRecord> stored);
   void write_next(ExporterQueue& q);
   bool idle() const;
@@ -51,6 +53,8 @@ class CallLogPipeline {
   bool storing_ = false;
   std::chrono::milliseconds storage_backoff_{0};
   sdk::Timer storage_retry_;
+  sdk::Timer group_commit_timer_;  // the next append, when the window since the last one has not passed
+  std::chrono::steady_clock::time_point last_store_started_{};
   std::uint64_t next_local_sequence_ = 1;  // when no storage numbers the records
   std::vector<sdk::Completion> flush_waiters_;
   bool closed_ = false;

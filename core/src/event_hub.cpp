@@ -10,8 +10,9 @@ class EventHub::Handle final : public sdk::Subscription {
   ~Handle() override {
     sub_->active = false;
     std::lock_guard lock(hub_.mutex_);
-    auto& subs = hub_.subscribers_;
-    subs.erase(std::remove(subs.begin(), subs.end(), sub_), subs.end());
+    auto remaining = std::make_shared<Subscribers>(*hub_.subscribers_);
+    remaining->erase(std::remove(remaining->begin(), remaining->end(), sub_), remaining->end());
+    hub_.subscribers_ = std::move(remaining);
   }
 
  private:
@@ -19,43 +20,42 @@ class EventHub::Handle final : public sdk::Subscription {
   std::shared_ptr<Subscriber> sub_;
 };
 
-std::unique_ptr<sdk::Subscription> EventHub::subscribe(sdk::Strand strand, std::function<void(const sdk::Event&)> handler) {
-  auto sub = std::make_shared<Subscriber>(std::move(strand), std::move(handler));
+std::unique_ptr<sdk::Subscription> EventHub::subscribe(sdk::Strand strand, std::function<void(const sdk::Event&)> handler,
+                                                       Filter filter) {
+  auto sub = std::make_shared<Subscriber>(std::move(strand), std::move(handler), filter);
   std::lock_guard lock(mutex_);
-  subscribers_.push_back(sub);
+  auto more = std::make_shared<Subscribers>(*subscribers_);
+  more->push_back(sub);
+  subscribers_ = std::move(more);
   return std::make_unique<Handle>(*this, sub);
 }
 
-void EventHub::publish(const sdk::Event& event) {
-  std::vector<std::shared_ptr<Subscriber>> targets;
+void EventHub::publish(sdk::Event event) {
+  if (closed_) return;
+  std::shared_ptr<const Subscribers> targets;
   {
     std::lock_guard lock(mutex_);
-    if (closed_) return;
     targets = subscribers_;
-    in_flight_ += targets.size();
   }
-  for (auto& sub : targets) {
-    sdk::asio::post(sub->strand, [this, sub, event] {
-      if (sub->active) sub->handler(event);
-      finished_one();
+  if (targets->empty()) return;
+  const bool link = std::holds_alternative<sdk::LinkEvent>(event);
+  auto shared = std::make_shared<const sdk::Event>(std::move(event));
+  for (const auto& sub : *targets) {
+    if (sub->filter == Filter::links && !link) continue;
+    ++in_flight_;
+    sdk::asio::post(sub->strand, [this, sub, shared] {
+      if (sub->active) sub->handler(*shared);
+      --in_flight_;
     });
   }
 }
 
-void EventHub::finished_one() {
-  std::lock_guard lock(mutex_);
-  --in_flight_;
-}
-
-bool EventHub::idle() {
-  std::lock_guard lock(mutex_);
-  return in_flight_ == 0;
-}
+bool EventHub::idle() { return in_flight_ == 0; }
 
 void EventHub::close() {
-  std::lock_guard lock(mutex_);
   closed_ = true;
-  for (auto& s : subscribers_) s->active = false;
+  std::lock_guard lock(mutex_);
+  for (auto& s : *subscribers_) s->active = false;
 }
 
 }  // namespace switchboard::core

@@ -154,7 +154,7 @@ class InstanceContext final : public sdk::Context {
   class Bus final : public sdk::EventBus {
    public:
     explicit Bus(InstanceContext& ctx) : ctx_(ctx) {}
-    void publish(sdk::Event event) override { ctx_.runtime_.events().publish(event); }
+    void publish(sdk::Event event) override { ctx_.runtime_.events().publish(std::move(event)); }
     std::unique_ptr<sdk::Subscription> subscribe(std::function<void(const sdk::Event&)> handler) override {
       return ctx_.runtime_.events().subscribe(ctx_.strand_, std::move(handler));
     }
@@ -439,7 +439,7 @@ void Runtime::start_alert_rules() {
                                               config_.host.object("alerting").duration("min_interval"));
   std::atomic<bool> done{false};
   asio::post(alerting_context_->strand(), [this, &done] {
-    alert_rules_->start();
+    alert_rules_->start(*events_);
     done = true;
   });
   wait_for([&] { return done.load(); }, std::chrono::seconds(10));

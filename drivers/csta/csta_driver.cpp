@@ -417,6 +417,9 @@ void CstaDriver::link_ready() {
   up.detail = "csta peer=" + link_->peer() + " monitors=" + std::to_string(monitored);
   up.at = context_.clock().now();
   publish(std::move(up));
+  // Calls the switch offered while the monitors were being set up: the engine routes nothing on a link it
+  // has not seen come up, so they follow the LinkUp instead of being written off.
+  for (auto& event : std::exchange(held_, {})) publish(std::move(event));
   // Devices asked for while the link was opening.
   for (auto& [device, watched] : devices_)
     if (!watched.requested) monitor_device(device);
@@ -432,6 +435,7 @@ void CstaDriver::link_lost(const std::string& reason) {
   supervision_timer_.reset();
   session_timer_.reset();
   fail_pending(sdk::make_error(sdk::ErrorCode::unavailable, "pbx link lost: " + reason));
+  held_.clear();
   monitors_.clear();
   route_registrations_.clear();
   routes_.clear();
@@ -851,6 +855,10 @@ void CstaDriver::snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSna
 
 void CstaDriver::publish(sdk::Event event) {
   std::visit([this](auto& e) { e.driver = context_.instance_name(); }, event);
+  if (state_ == LinkState::opening && std::holds_alternative<sdk::CallEvent>(event)) {
+    held_.push_back(std::move(event));
+    return;
+  }
   context_.events().publish(std::move(event));
 }
 

@@ -145,6 +145,7 @@ class CstaDriver final : public sdk::PbxDriver {
   csta::InvokeIdAllocator invoke_ids_;
   std::unordered_map<std::uint16_t, PendingRequest> pending_;
   std::size_t opening_outstanding_ = 0;  // MonitorStart / SnapshotDevice answers awaited before LinkUp
+  std::vector<sdk::Event> held_;         // call events that arrived while opening: published after LinkUp
 
   std::map<std::string, WatchedDevice> devices_;         // by normalised device id
   std::unordered_map<std::string, std::string> monitors_;  // monitorCrossRefID → device

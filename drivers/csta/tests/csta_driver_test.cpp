@@ -590,3 +590,27 @@ TEST(CstaDriver, RouteingModeRegistersAndAnswersRouteRequests) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->message.new_destination, "115");
 }
+
+TEST(CstaDriver, CallsOfferedWhileTheMonitorsAreSetUpFollowTheLinkUp) {
+  Harness h;
+  h.start({"100"});
+  auto monitor = h.pbx.expect(MessageKind::monitor_start);
+  ASSERT_TRUE(monitor);
+  h.pbx.event(delivered_at("100", "c1", "0602123456"));
+  h.pump_until([] { return false; }, 20ms);
+  EXPECT_TRUE(h.call_events().empty());
+  Message started;
+  started.kind = MessageKind::monitor_start_response;
+  started.monitor_cross_ref_id = "x100";
+  h.pbx.send(monitor->invoke_id, started);
+  auto snapshot = h.pbx.expect(MessageKind::snapshot_device);
+  ASSERT_TRUE(snapshot);
+  h.pbx.reply(snapshot->invoke_id, MessageKind::snapshot_device_response);
+  h.pump_until([&] { return !h.call_events().empty(); });
+  std::vector<std::string> order;
+  for (const auto& e : h.ctx.published()) {
+    if (std::holds_alternative<sdk::LinkEvent>(e)) order.push_back("link");
+    if (std::holds_alternative<sdk::CallEvent>(e)) order.push_back("call");
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"link", "call"}));
+}

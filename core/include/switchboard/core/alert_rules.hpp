@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "switchboard/core/event_hub.hpp"
 #include "switchboard/sdk/alert.hpp"
 #include "switchboard/sdk/config.hpp"
 #include "switchboard/sdk/context.hpp"
@@ -26,7 +27,8 @@ struct AlertTarget {
 class AlertRules {
  public:
   AlertRules(sdk::Context& context, std::vector<AlertTarget> actions, std::chrono::milliseconds min_interval);
-  void start();
+  // Listens to the link events on `events` from now on.
+  void start(EventHub& events);
   // The host is stopping the drivers on purpose: their links going down is not an outage.
   void prepare_stop();
 

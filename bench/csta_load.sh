@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Routed calls per second and Delivered→Deflect latency of the host with the `csta` driver, driven by
+# switchboard-pbxsim's load mode over loopback; host and pbxsim each pinned to its own core.
+# Usage: bench/csta_load.sh SWITCHBOARD PBXSIM CALLS RATE [deflect|routeing] [CUSTOMERS]
+#   bash bench/csta_load.sh build/bin/switchboard build/bin/switchboard-pbxsim 300000 30000   # throughput
+#   bash bench/csta_load.sh build/bin/switchboard build/bin/switchboard-pbxsim 30000 1000     # latency
+# The host keeps its durable call log (SQLite, WAL, synchronous FULL, group commit) and no exporters.
+set -eu
+bin=$(realpath "$1")
+pbxsim=$(realpath "$2")
+calls=$3
+rate=$4
+mode=${5:-deflect}
+customers=${6:-100000}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
+
+# Customers with one number each on 2 projects and 20 operators; pbxsim calls from the first 2,000 of them.
+operators=$(seq -s";" 101 120)
+{
+  echo "id;project;company_id;company;caller1;caller2;caller3;operators;street;city;postcode;note"
+  awk -v n="$customers" 'BEGIN { for (i = 1; i <= n; i++)
+    printf "%d;%d;;Customer %d;6%08d;;;%d;;;;\n", i, (i % 2 ? 100 : 200), i, i, 101 + i % 20 }'
+} >"$work/rules.csv"
+cat >"$work/host.yaml" <<YAML
+numbers: {region: CZ, pbx_exit_code: "0", internal_max_digits: 4}
+logging: {level: warn}
+storage: {main: {type: soci, config: {connection: "sqlite3://$work/db.sqlite"}}}
+routing:
+  projects:
+    type: project_rules
+    config:
+      storage: main
+      projects: [{number: "100", operators: "$operators"}, {number: "200", operators: "$operators"}]
+drivers:
+  pbx: {type: csta, config: {host: 127.0.0.1, port: 1, mode: $mode}}
+YAML
+"$bin" rules import "$work/rules.csv" -c "$work/host.yaml" >/dev/null
+{
+  echo 'projects: ["100", "200"]'
+  echo "extensions: [$(seq -s, 101 120 | sed 's/\([0-9]*\)/"\1"/g')]"
+  echo "callers:"
+  awk 'BEGIN { for (i = 1; i <= 2000; i++) printf "  - {number: \"6%08d\", project: \"%d\"}\n", i, (i % 2 ? 100 : 200) }'
+} >"$work/scenario.yaml"
+
+pin 1 "$pbxsim" --listen 127.0.0.1:0 --scenario "$work/scenario.yaml" --load "$calls" --rate "$rate" \
+  --report-json "$work/report.json" --log-level warn >"$work/pbxsim.out" 2>"$work/pbxsim.log" &
+pbx=$!
+pids+=($pbx)
+for _ in $(seq 1 100); do grep -q "^listening" "$work/pbxsim.out" && break; sleep 0.05; done
+port=$(sed -n 's/^listening csta=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/pbxsim.out")
+sed -i "s/port: 1,/port: $port,/" "$work/host.yaml"
+pin 0 "$bin" serve -c "$work/host.yaml" >"$work/serve.log" 2>&1 &
+host=$!
+pids+=($host)
+wait "$pbx" || { echo "pbxsim failed:"; cat "$work/pbxsim.log" "$work/serve.log"; exit 1; }
+host_cpu=$(awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$host/stat")
+kill -TERM "$host"
+wait "$host" || true
+cat "$work/pbxsim.out" | grep -v "^listening"
+echo "host CPU (user+sys) over the run: ${host_cpu} s"
+cat "$work/report.json"; echo
