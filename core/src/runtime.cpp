@@ -18,13 +18,14 @@ namespace switchboard::core {
 namespace asio = sdk::asio;
 
 namespace {
-// Blocking-pool threads (SQL, fsync) run at a lower priority than the event loop: when both want the same
-// core, a call waiting to be routed goes first and the commit a few hundred microseconds later.
+// Blocking-pool threads (SQL, fsync) run at a slightly lower priority (nice 2) than the event loop: when both
+// want the same core, a call waiting to be routed goes first (p99 at 1,000 calls/s: 3.4 ms → 0.3 ms). Lower
+// still (nice 5) starved the durable call log under full load and cut the sustained rate.
 void lower_this_threads_priority() {
   thread_local bool lowered = false;
   if (lowered) return;
   lowered = true;
-  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 5);  // best effort: a refusal changes nothing else
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 2);  // best effort: a refusal changes nothing else
 }
 }  // namespace
 using namespace std::chrono_literals;
