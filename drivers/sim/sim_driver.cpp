@@ -1,5 +1,7 @@
 #include "sim_driver.hpp"
 
+#include "model_settings.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -44,32 +46,6 @@ std::vector<sim::KnownCaller> known_callers_of(const std::vector<sdk::Rule>& rul
   return known;
 }
 
-sim::PbxModelSettings model_settings(const sdk::Settings& s) {
-  sim::PbxModelSettings m;
-  m.seed = static_cast<std::uint64_t>(s.integer("seed"));
-  m.speed = s.number("speed");
-  m.calls_per_minute = s.number("calls_per_minute");
-  m.max_calls = static_cast<std::uint64_t>(s.integer("max_calls"));
-  m.known_callers = s.number("known_callers");
-  m.withheld_callers = s.number("withheld_callers");
-  m.answer_probability = s.number("answer_probability");
-  m.answer_delay_min = s.duration("answer_delay_min");
-  m.answer_delay_max = s.duration("answer_delay_max");
-  m.talk_time_min = s.duration("talk_time_min");
-  m.talk_time_max = s.duration("talk_time_max");
-  m.abandon_min = s.duration("abandon_min");
-  m.abandon_max = s.duration("abandon_max");
-  m.offline_operators = s.number("offline_operators");
-  return m;
-}
-
-// The pairs of keys that bound one random duration.
-constexpr std::array<std::pair<const char*, const char*>, 3> duration_ranges{{
-    {"answer_delay_min", "answer_delay_max"},
-    {"talk_time_min", "talk_time_max"},
-    {"abandon_min", "abandon_max"},
-}};
-
 }  // namespace
 
 std::unique_ptr<sim::ScheduledTask> ContextScheduler::schedule(sim::Duration delay, std::function<void()> task) {
@@ -79,39 +55,7 @@ std::unique_ptr<sim::ScheduledTask> ContextScheduler::schedule(sim::Duration del
 sdk::ConfigSchema SimDriver::schema() {
   using sdk::ValueType;
   sdk::ConfigSchema s;
-  s.add("seed", ValueType::integer).min(0).default_value(1)
-      .doc("Seed of the simulation: the same seed and the same requests give the same calls and events.");
-  s.add("speed", ValueType::number).min(0).default_value("1.0")
-      .doc("How many times faster than its clock the simulated PBX runs; every duration is divided by it "
-           "(2.0: twice as fast). Must be greater than 0.");
-  s.add("calls_per_minute", ValueType::number).min(0).default_value("20")
-      .doc("Mean rate of new calls, with exponential gaps between arrivals; 0: no calls arrive.");
-  s.add("max_calls", ValueType::integer).min(0).default_value(0)
-      .doc("No more calls arrive after this many; 0: unlimited.");
-  s.add("known_callers", ValueType::number).range(0, 1).default_value("0.75")
-      .doc("Share of calls that come from a customer's number in the storage (when it holds any). A customer "
-           "whose rule names a project calls that project.");
-  s.add("withheld_callers", ValueType::number).range(0, 1).default_value("0.05")
-      .doc("Share of calls without a caller number. The rest come from unknown Czech mobile numbers, with the "
-           "PBX's exit code 0 in front (0602123456). known_callers + withheld_callers must not exceed 1.");
-  s.add("answer_probability", ValueType::number).range(0, 1).default_value("0.85")
-      .doc("Chance that an operator answers a call that rings at the extension; otherwise it rings until it "
-           "is deflected elsewhere or the caller hangs up.");
-  s.add("answer_delay_min", ValueType::duration).min(0).default_value("2s")
-      .doc("Shortest time an operator lets a call ring before answering.");
-  s.add("answer_delay_max", ValueType::duration).min(0).default_value("8s")
-      .doc("Longest time an operator lets a call ring before answering.");
-  s.add("talk_time_min", ValueType::duration).min(0).default_value("20s")
-      .doc("Shortest conversation; the operator then hangs up.");
-  s.add("talk_time_max", ValueType::duration).min(0).default_value("180s")
-      .doc("Longest conversation.");
-  s.add("abandon_min", ValueType::duration).min(0).default_value("15s")
-      .doc("Shortest time a caller waits, counted from the call's arrival, before hanging up an unanswered call.");
-  s.add("abandon_max", ValueType::duration).min(0).default_value("60s")
-      .doc("Longest time a caller waits before hanging up an unanswered call.");
-  s.add("offline_operators", ValueType::number).range(0, 1).default_value("0.1")
-      .doc("Share of the monitored operator extensions that are logged out from the start (rounded to the "
-           "nearest whole operator); deflecting to them fails as unavailable.");
+  sim::add_model_keys(s);
   s.add("projects", sdk::TypeSpec::list_of(sdk::TypeSpec::of(ValueType::string))).semicolon_string()
       .doc("The project numbers calls arrive on; also \"100;200;\". Default: every number the configured "
            "routing strategies serve.");
@@ -122,12 +66,7 @@ sdk::ConfigSchema SimDriver::schema() {
 }
 
 void SimDriver::validate(const sdk::Settings& settings, sdk::Diagnostics& diag) {
-  if (settings.number("speed") <= 0) diag.error(settings, "speed", "must be greater than 0");
-  if (settings.number("known_callers") + settings.number("withheld_callers") > 1)
-    diag.error(settings, "withheld_callers", "known_callers + withheld_callers must not exceed 1");
-  for (const auto& [low, high] : duration_ranges)
-    if (settings.duration(low) > settings.duration(high))
-      diag.error(settings, low, std::string("must not exceed ") + high);
+  sim::check_model_settings(settings, diag);
 }
 
 SimDriver::SimDriver(sdk::Context& context, const sdk::Settings& settings)
@@ -136,7 +75,7 @@ SimDriver::SimDriver(sdk::Context& context, const sdk::Settings& settings)
       seed_(static_cast<std::uint64_t>(settings.integer("seed"))),
       speed_(settings.number("speed")),
       scheduler_(context),
-      model_(model_settings(settings), scheduler_, [this](sdk::Event event) { publish(std::move(event)); }) {
+      model_(sim::model_settings(settings), scheduler_, [this](sdk::Event event) { publish(std::move(event)); }) {
   if (settings.has("projects")) configured_projects_ = settings.strings("projects");
 }
 

@@ -1,7 +1,6 @@
 #include "scenario.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -11,7 +10,9 @@
 #include <tuple>
 #include <utility>
 
-#include <yaml-cpp/yaml.h>
+#include "model_settings.hpp"
+#include "switchboard/core/host_config.hpp"
+#include "switchboard/core/yaml_source.hpp"
 
 namespace switchboard::pbxsim {
 namespace {
@@ -21,54 +22,6 @@ using sdk::ConfigSchema;
 using sdk::Diagnostics;
 using sdk::SourcePosition;
 using sdk::ValueType;
-
-SourcePosition position_of(const YAML::Mark& mark, const std::string& file) {
-  if (mark.line < 0) return {file, 1, 1};
-  return {file, mark.line + 1, mark.column + 1};
-}
-
-// YAML to the SDK's ConfigNode tree, positions kept, so the SDK's schema checker reports FILE:LINE:COL
-// exactly as the host does for its own configuration.
-ConfigNode convert(const YAML::Node& node, const std::string& file, const std::string& path, Diagnostics& diag,
-                   const SourcePosition& fallback) {
-  SourcePosition pos = node.Mark().line < 0 ? fallback : position_of(node.Mark(), file);
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: {
-      ConfigNode empty;
-      empty.set_position(pos);
-      return empty;
-    }
-    case YAML::NodeType::Scalar:
-      return ConfigNode::scalar(node.Scalar(), pos);
-    case YAML::NodeType::Sequence: {
-      std::vector<ConfigNode> items;
-      for (const auto& item : node)
-        items.push_back(convert(item, file, path + "[" + std::to_string(items.size()) + "]", diag, pos));
-      return ConfigNode::list(std::move(items), pos);
-    }
-    case YAML::NodeType::Map: {
-      std::vector<ConfigNode::Entry> entries;
-      std::map<std::string, int> first_line;
-      for (const auto& kv : node) {
-        SourcePosition key_pos = position_of(kv.first.Mark(), file);
-        if (!kv.first.IsScalar()) {
-          diag.error(key_pos, path, "map keys must be plain strings");
-          continue;
-        }
-        const std::string& key = kv.first.Scalar();
-        std::string key_path = path.empty() ? key : path + "." + key;
-        if (auto [it, fresh] = first_line.emplace(key, key_pos.line); !fresh) {
-          diag.error(key_pos, key_path, "duplicate key (first given at line " + std::to_string(it->second) + ")");
-          continue;
-        }
-        entries.push_back({key, key_pos, convert(kv.second, file, key_path, diag, key_pos)});
-      }
-      return ConfigNode::map(std::move(entries), pos);
-    }
-  }
-  return {};
-}
 
 ConfigSchema session_schema() {
   ConfigSchema s;
@@ -89,66 +42,11 @@ ConfigSchema caller_schema() {
   return s;
 }
 
-// The `sim` driver's traffic keys (drivers/sim/sim_driver.cpp), with the same names, units and defaults.
+// The `sim` driver's traffic keys, from the model's own declaration.
 ConfigSchema calls_schema() {
   ConfigSchema s;
-  s.add("seed", ValueType::integer).min(0).default_value(1)
-      .doc("Seed of the simulation; --seed overrides it.");
-  s.add("speed", ValueType::number).min(0).default_value("1.0")
-      .doc("How many times faster than real time the model runs; must be greater than 0.");
-  s.add("calls_per_minute", ValueType::number).min(0).default_value("20")
-      .doc("Mean rate of generated calls (exponential gaps); 0: only `call` commands and load mode bring calls.");
-  s.add("max_calls", ValueType::integer).min(0).default_value(0).doc("Generated calls in all; 0: unlimited.");
-  s.add("known_callers", ValueType::number).range(0, 1).default_value("0.75")
-      .doc("Share of generated calls from a number in `callers` (when any).");
-  s.add("withheld_callers", ValueType::number).range(0, 1).default_value("0.05")
-      .doc("Share of generated calls without a number; known_callers + withheld_callers must not exceed 1.");
-  s.add("answer_probability", ValueType::number).range(0, 1).default_value("0.85")
-      .doc("Chance that an operator answers a call ringing at the extension.");
-  s.add("answer_delay_min", ValueType::duration).min(0).default_value("2s").doc("Shortest ring before an answer.");
-  s.add("answer_delay_max", ValueType::duration).min(0).default_value("8s").doc("Longest ring before an answer.");
-  s.add("talk_time_min", ValueType::duration).min(0).default_value("20s").doc("Shortest conversation.");
-  s.add("talk_time_max", ValueType::duration).min(0).default_value("180s").doc("Longest conversation.");
-  s.add("abandon_min", ValueType::duration).min(0).default_value("15s")
-      .doc("Shortest time a caller waits for an answer, from the call's arrival.");
-  s.add("abandon_max", ValueType::duration).min(0).default_value("60s")
-      .doc("Longest time a caller waits for an answer.");
-  s.add("offline_operators", ValueType::number).range(0, 1).default_value("0.1")
-      .doc("Share of the extensions that start logged out.");
+  sim::add_model_keys(s);
   return s;
-}
-
-constexpr std::array<std::pair<const char*, const char*>, 3> duration_ranges{{
-    {"answer_delay_min", "answer_delay_max"},
-    {"talk_time_min", "talk_time_max"},
-    {"abandon_min", "abandon_max"},
-}};
-
-sim::PbxModelSettings model_settings(const sdk::Settings& s) {
-  sim::PbxModelSettings m;
-  m.seed = static_cast<std::uint64_t>(s.integer("seed"));
-  m.speed = s.number("speed");
-  m.calls_per_minute = s.number("calls_per_minute");
-  m.max_calls = static_cast<std::uint64_t>(s.integer("max_calls"));
-  m.known_callers = s.number("known_callers");
-  m.withheld_callers = s.number("withheld_callers");
-  m.answer_probability = s.number("answer_probability");
-  m.answer_delay_min = s.duration("answer_delay_min");
-  m.answer_delay_max = s.duration("answer_delay_max");
-  m.talk_time_min = s.duration("talk_time_min");
-  m.talk_time_max = s.duration("talk_time_max");
-  m.abandon_min = s.duration("abandon_min");
-  m.abandon_max = s.duration("abandon_max");
-  m.offline_operators = s.number("offline_operators");
-  return m;
-}
-
-void check_calls(const sdk::Settings& calls, Diagnostics& diag) {
-  if (calls.number("speed") <= 0) diag.error(calls, "speed", "must be greater than 0");
-  if (calls.number("known_callers") + calls.number("withheld_callers") > 1)
-    diag.error(calls, "withheld_callers", "known_callers + withheld_callers must not exceed 1");
-  for (const auto& [low, high] : duration_ranges)
-    if (calls.duration(low) > calls.duration(high)) diag.error(calls, low, std::string("must not exceed ") + high);
 }
 
 // Numbers must be non-empty and name one device each: a number cannot be both a project and an extension.
@@ -188,14 +86,8 @@ sdk::ConfigSchema scenario_schema() {
 }
 
 std::optional<Scenario> parse_scenario(const std::string& yaml_text, const std::string& file, Diagnostics& diag) {
-  YAML::Node root_yaml;
-  try {
-    root_yaml = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    diag.error(position_of(e.mark, file), "syntax", e.msg);
-    return std::nullopt;
-  }
-  ConfigNode root = convert(root_yaml, file, "", diag, SourcePosition{file, 1, 1});
+  // The host's YAML reader: positions, duplicate keys and ${ENV} work as in the host's configuration.
+  ConfigNode root = core::parse_yaml(yaml_text, file, diag);
   if (!diag.empty()) return std::nullopt;
   // "status_interval: 0" reads as "never"; the SDK's durations want a unit, so the bare zero gets one.
   if (root.is_map())
@@ -206,7 +98,7 @@ std::optional<Scenario> parse_scenario(const std::string& yaml_text, const std::
   if (!settings) return std::nullopt;
 
   check_numbers(*settings, diag);
-  check_calls(settings->object("calls"), diag);
+  sim::check_model_settings(settings->object("calls"), diag);
   Scenario scenario;
   scenario.projects = settings->strings("projects");
   scenario.extensions = settings->strings("extensions");
@@ -222,7 +114,7 @@ std::optional<Scenario> parse_scenario(const std::string& yaml_text, const std::
                       session.string("password")};
   scenario.status_interval = settings->duration("status_interval");
   scenario.status_misses = static_cast<int>(settings->integer("status_misses"));
-  scenario.calls = model_settings(settings->object("calls"));
+  scenario.calls = sim::model_settings(settings->object("calls"));
   if (!diag.empty()) return std::nullopt;
   return scenario;
 }
@@ -239,15 +131,7 @@ std::optional<Scenario> load_scenario(const std::string& path, Diagnostics& diag
 }
 
 void print_diagnostics(const Diagnostics& diag, const std::string& file, std::ostream& out) {
-  std::vector<sdk::Diagnostic> sorted = diag.errors();
-  std::stable_sort(sorted.begin(), sorted.end(), [](const sdk::Diagnostic& a, const sdk::Diagnostic& b) {
-    return std::tie(a.position.line, a.position.column) < std::tie(b.position.line, b.position.column);
-  });
-  for (const auto& d : sorted) {
-    out << (d.position.file.empty() ? file : d.position.file);
-    if (d.position.line > 0) out << ':' << d.position.line << ':' << d.position.column;
-    out << ": error: " << d.path << ": " << d.message << '\n';
-  }
+  core::print_diagnostics(diag, out);
   out << diag.size() << (diag.size() == 1 ? " error" : " errors") << " in " << file << '\n';
 }
 
