@@ -27,6 +27,13 @@ NumberPlan::NumberPlan(Options options) : options_(std::move(options)) {
   std::string ndd;
   util->GetNddPrefixForRegion(options_.region, true, &ndd);
   if (country_code_ == 0) return;  // unknown region: the parser reports it
+  // Whether a number of the region is possible depends only on the length of its national number.
+  for (std::size_t length = 1; length < plain_possible_.size(); ++length) {
+    PhoneNumber number;
+    number.set_country_code(country_code_);
+    number.set_national_number(std::stoull("1" + std::string(length - 1, '0')));
+    plain_possible_[length] = util->IsPossibleNumber(number);
+  }
   // Probe: for each leading digit, numbers of every plausible length and second digit must parse to
   // {country code, the digits} with the same possibility verdict as the direct construction.
   for (int first = 1; first <= 9; ++first) {
@@ -79,7 +86,7 @@ std::optional<NumberPlan::Parsed> NumberPlan::to_e164(const std::string& text, b
   } else if (util->Parse(text, options_.region, &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
     return std::nullopt;
   }
-  if (!util->IsPossibleNumber(number)) return std::nullopt;
+  if (!(plain ? plain_possible_[text.size()] : util->IsPossibleNumber(number))) return std::nullopt;
   Parsed out;
   if (plain) {
     out.e164 = "+" + std::to_string(country_code_) + text;  // what Format gives, without its cost

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -22,12 +21,16 @@ constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
 constexpr int exit_bad_input = 2;
 
+// The whole file, read into one buffer of its size (a rules file can be hundreds of megabytes).
 std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  auto size = in.tellg();
+  if (size < 0) return std::nullopt;
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), size)) return std::nullopt;
+  return bytes;
 }
 
 // A progress line on a terminal only; pipes and CI logs get the summary alone.
@@ -82,10 +85,8 @@ int rules_import(const RulesImportOptions& o) {
   RulesFile rules;
   {
     ProgressLine progress("reading " + o.rules_file, rules_bytes->size());
-    CsvTable table = read_csv(*rules_bytes, *encoding, rule_problems, progress.callback());
-    rules_bytes->clear();
-    rules_bytes->shrink_to_fit();
-    if (rule_problems.empty()) rules = parse_rules(table, plan, o.project, rule_problems);
+    rules = read_rules(*rules_bytes, *encoding, plan, o.project, rule_problems, progress.callback());
+    rules_bytes.reset();
   }
   std::optional<HistoryFile> history;
   if (!o.history_file.empty()) {

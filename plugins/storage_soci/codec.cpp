@@ -90,17 +90,19 @@ void append_utf8(std::string& out, char32_t c) {
   }
 }
 
-}  // namespace
-
-std::string fold_case(std::string_view utf8) {
-  std::string out;
-  out.reserve(utf8.size());
+// Appends the folded text to `out`.
+void fold_case_into(std::string& out, std::string_view utf8) {
   std::size_t i = 0;
   while (i < utf8.size()) {
     auto lead = static_cast<unsigned char>(utf8[i]);
-    std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+    if (lead < 0x80) {  // most text is ASCII: no decoding
+      out += static_cast<char>(lead >= 'A' && lead <= 'Z' ? lead + 0x20 : lead);
+      ++i;
+      continue;
+    }
+    std::size_t length = (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
     bool valid = length != 0 && i + length <= utf8.size();
-    char32_t c = length == 1 ? lead : length == 2 ? (lead & 0x1F) : length == 3 ? (lead & 0x0F) : (lead & 0x07);
+    char32_t c = length == 2 ? (lead & 0x1F) : length == 3 ? (lead & 0x0F) : (lead & 0x07);
     for (std::size_t k = 1; valid && k < length; ++k) {
       auto next = static_cast<unsigned char>(utf8[i + k]);
       valid = (next & 0xC0) == 0x80;
@@ -114,13 +116,29 @@ std::string fold_case(std::string_view utf8) {
     append_utf8(out, fold_code_point(c));
     i += length;
   }
+}
+
+}  // namespace
+
+std::string fold_case(std::string_view utf8) {
+  std::string out;
+  out.reserve(utf8.size());
+  fold_case_into(out, utf8);
   return out;
 }
 
 std::string search_text_of(const sdk::Rule& rule) {
   constexpr char separator = '\x1f';  // ASCII unit separator: never typed into a search box
-  return fold_case(rule.company) + separator + fold_case(rule.company_id) + separator + fold_case(rule.city) +
-         separator + fold_case(rule.note);
+  std::string out;
+  out.reserve(rule.company.size() + rule.company_id.size() + rule.city.size() + rule.note.size() + 3);
+  fold_case_into(out, rule.company);
+  out += separator;
+  fold_case_into(out, rule.company_id);
+  out += separator;
+  fold_case_into(out, rule.city);
+  out += separator;
+  fold_case_into(out, rule.note);
+  return out;
 }
 
 }  // namespace switchboard::plugins::soci_storage

@@ -4,8 +4,9 @@
 #include <cctype>
 #include <filesystem>
 #include <limits>
-#include <set>
 #include <system_error>
+#include <unordered_set>
+#include <utility>
 
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
@@ -120,6 +121,58 @@ std::optional<sdk::Rule> select_rule(soci::session& sql, long long id) {
   auto rules = select_rules(sql, " WHERE id = :id", [&](soci::statement& s) { s.exchange(soci::use(id)); });
   if (rules.empty()) return std::nullopt;
   return rules.front();
+}
+
+// A write this large is an import: it reads the stored ids once instead of looking up every rule, and
+// SQLite rebuilds the rules indexes after it instead of inserting into them.
+constexpr std::size_t large_write = 20'000;
+
+// SQLite: a large write keeps the pages it writes in memory while it lasts (they are read again to build
+// the indexes, and would otherwise be spilled to the WAL mid-transaction and read back from it); the
+// session's own cache size is restored afterwards.
+class LargerPageCache {
+ public:
+  explicit LargerPageCache(soci::session& sql) : sql_(sql) {
+    sql_ << "PRAGMA cache_size", soci::into(restore_);
+    sql_ << "PRAGMA cache_size = -262144";  // KiB: 256 MiB
+  }
+  ~LargerPageCache() {
+    try {
+      sql_ << "PRAGMA cache_size = " + std::to_string(restore_);
+    } catch (...) {
+      // The session is broken; the pool checks it before its next use.
+    }
+  }
+  LargerPageCache(const LargerPageCache&) = delete;
+  LargerPageCache& operator=(const LargerPageCache&) = delete;
+
+ private:
+  soci::session& sql_;
+  long long restore_ = 0;
+};
+
+// The ids a query selects (`project` bound when given), in its order.
+std::vector<long long> select_ids(soci::session& sql, const char* query, std::string* project) {
+  long long id = 0;
+  std::vector<long long> ids;
+  soci::statement select(sql);
+  select.exchange(soci::into(id));
+  if (project) select.exchange(soci::use(*project));
+  for_each_row(select, query, [&] { ids.push_back(id); });
+  return ids;
+}
+
+// The position of the first rule whose id an earlier rule of the write has too, or npos.
+std::size_t first_repeated_id(const std::vector<sdk::Rule>& rules) {
+  std::vector<std::pair<std::int64_t, std::size_t>> ids;
+  ids.reserve(rules.size());
+  for (std::size_t i = 0; i < rules.size(); ++i)
+    if (rules[i].id > 0) ids.emplace_back(rules[i].id, i);
+  std::sort(ids.begin(), ids.end());
+  std::size_t first = std::string::npos;
+  for (std::size_t k = 1; k < ids.size(); ++k)
+    if (ids[k].first == ids[k - 1].first) first = std::min(first, ids[k].second);
+  return first;
 }
 
 sdk::RuleKeys keys_of(const sdk::Rule& rule) {
@@ -364,9 +417,13 @@ sdk::RuleWriteSummary Database::write_rules(const sdk::RuleWrite& write, sdk::Ti
   auto lease = pool_.acquire();
   auto& sql = lease->sql;
   auto& prepared = lease->prepared();
+  const auto& rules = write.rules;
+  const bool sqlite = target_.backend == Backend::sqlite3;
+  const bool large = rules.size() >= large_write;
   sdk::RuleWriteSummary summary;
+  summary.written.reserve(rules.size());
   WriteTransaction transaction(sql, target_.backend);
-  if (target_.backend == Backend::postgresql) {
+  if (!sqlite) {
     // One rule writer at a time, as SQLite's write lock gives; readers are not blocked.
     sql << "LOCK TABLE rules IN SHARE ROW EXCLUSIVE MODE";
   }
@@ -378,50 +435,71 @@ sdk::RuleWriteSummary Database::write_rules(const sdk::RuleWrite& write, sdk::Ti
                                                     {"rules_caller1_normalised", "caller1_normalised"},
                                                     {"rules_caller2_normalised", "caller2_normalised"},
                                                     {"rules_caller3_normalised", "caller3_normalised"}};
-  const bool rebuild_indexes = target_.backend == Backend::sqlite3 && write.rules.size() >= 20'000;
+  const bool rebuild_indexes = sqlite && large;
+  std::optional<LargerPageCache> larger_cache;
+  if (rebuild_indexes) larger_cache.emplace(sql);
   if (rebuild_indexes)
     for (const auto& index : rule_indexes) sql << std::string("DROP INDEX IF EXISTS ") + index[0];
-  std::set<std::int64_t> named;
+  // A repeated id is found here but refused where the loop reaches it, after the checks of the rules before.
+  const std::size_t repeated_at = first_repeated_id(rules);
+  // A large write reads the stored ids once; only the rules among them are read back (to compare).
+  std::vector<long long> stored_ids;
+  if (large) stored_ids = select_ids(sql, "SELECT id FROM rules ORDER BY id", {});
+  auto may_be_stored = [&](long long id) {
+    return !large || std::binary_search(stored_ids.begin(), stored_ids.end(), id);
+  };
+  std::unordered_set<long long> assigned_ids;  // to the new rules of the write that came without one
   long long highest_explicit_id = 0;
   RuleById stored_rule(sql);
-  for (std::size_t index = 0; index < write.rules.size(); ++index) {
-    sdk::Rule rule = write.rules[index];
-    std::string which = "rule " + std::to_string(index + 1) + " of the write";
+  auto& batch = prepared.rule_insert_batch();
+  batch.discard();  // rows of an earlier write on this session that failed before it flushed them
+  for (std::size_t index = 0; index < rules.size(); ++index) {
+    const sdk::Rule& rule = rules[index];
+    auto which = [&] { return "rule " + std::to_string(index + 1) + " of the write"; };
     if (rule.id < 0)
       throw RequestError(sdk::ErrorCode::invalid_argument,
-                         which + " has id " + std::to_string(rule.id) + "; use 0 for a new rule");
+                         which() + " has id " + std::to_string(rule.id) + "; use 0 for a new rule");
     if (auto problem = check_operators(rule.operators))
-      throw RequestError(sdk::ErrorCode::invalid_argument, which + ": " + *problem);
-    if (rule.id > 0 && !named.insert(rule.id).second)
+      throw RequestError(sdk::ErrorCode::invalid_argument, which() + ": " + *problem);
+    if (index == repeated_at || (rule.id > 0 && assigned_ids.count(rule.id)))
       throw RequestError(sdk::ErrorCode::invalid_argument,
                          "rule id " + std::to_string(rule.id) + " appears twice in one write");
-    std::optional<sdk::Rule> stored = rule.id > 0 ? stored_rule.find(rule.id) : std::nullopt;
+    std::optional<sdk::Rule> stored =
+        rule.id > 0 && may_be_stored(rule.id) ? stored_rule.find(rule.id) : std::nullopt;
     if (!stored) {
-      if (rule.created_at == sdk::TimePoint{}) rule.created_at = now;
-      if (rule.updated_at == sdk::TimePoint{}) rule.updated_at = rule.created_at;
+      auto created = rule.created_at == sdk::TimePoint{} ? now : rule.created_at;
+      auto updated = rule.updated_at == sdk::TimePoint{} ? created : rule.updated_at;
       if (rule.id > 0) {
-        prepared.rule_insert_with_id.execute(rule);
+        batch.add(rule, created, updated);
         highest_explicit_id = std::max<long long>(highest_explicit_id, rule.id);
+        summary.written.push_back(keys_of(rule));
       } else {
-        rule.id = prepared.rule_insert_new.execute(rule);
-        named.insert(rule.id);
+        batch.flush();  // a new id follows the highest one taken so far, those waiting in the batch too
+        sdk::Rule added = rule;
+        added.created_at = created;
+        added.updated_at = updated;
+        added.id = prepared.rule_insert_new.execute(added);
+        assigned_ids.insert(added.id);
+        summary.written.push_back(keys_of(added));
       }
       ++summary.added;
     } else if (same_content(*stored, rule)) {
-      rule = *stored;
+      summary.written.push_back(keys_of(*stored));
       ++summary.unchanged;
     } else {
-      rule.created_at = stored->created_at;
-      rule.updated_at = now;
-      prepared.rule_update.execute(rule);
+      sdk::Rule updated = rule;
+      updated.created_at = stored->created_at;
+      updated.updated_at = now;
+      prepared.rule_update.execute(updated);
+      summary.written.push_back(keys_of(updated));
       ++summary.updated;
     }
-    summary.written.push_back(keys_of(rule));
   }
+  batch.flush();
   if (rebuild_indexes)
     for (const auto& index : rule_indexes)
       sql << std::string("CREATE INDEX ") + index[0] + " ON rules (" + index[1] + ")";
-  if (target_.backend == Backend::postgresql && highest_explicit_id > 0) {
+  if (!sqlite && highest_explicit_id > 0) {
     // Rows inserted with their own id do not advance the BIGSERIAL sequence; without this the next new
     // rule would be given an id that is taken. Never moved backwards: ids of deleted rules stay unused.
     sql << "SELECT setval('rules_id_seq', GREATEST(CAST(:id AS BIGINT), (SELECT last_value FROM rules_id_seq)))",
@@ -429,21 +507,21 @@ sdk::RuleWriteSummary Database::write_rules(const sdk::RuleWrite& write, sdk::Ti
   }
 
   if (write.mode != sdk::RuleWriteMode::upsert) {
-    long long id = 0;
-    std::vector<long long> candidates;
-    soci::statement select(sql);
-    select.exchange(soci::into(id));
+    std::vector<long long> named;
+    named.reserve(summary.written.size());
+    for (const auto& keys : summary.written) named.push_back(keys.id);
+    std::sort(named.begin(), named.end());
     std::string project = write.project;
-    if (write.mode == sdk::RuleWriteMode::replace_project) select.exchange(soci::use(project));
-    for_each_row(select,
-                 write.mode == sdk::RuleWriteMode::replace_project
-                     ? "SELECT id FROM rules WHERE project = :project ORDER BY id"
-                     : "SELECT id FROM rules ORDER BY id",
-                 [&] { candidates.push_back(id); });
+    auto candidates = write.mode == sdk::RuleWriteMode::replace_project
+                          ? select_ids(sql, "SELECT id FROM rules WHERE project = :project ORDER BY id", &project)
+                          : select_ids(sql, "SELECT id FROM rules ORDER BY id", nullptr);
+    long long removed_id = 0;
+    soci::statement remove = (sql.prepare << "DELETE FROM rules WHERE id = :id", soci::use(removed_id));
     for (long long candidate : candidates) {
-      if (named.count(candidate)) continue;
+      if (std::binary_search(named.begin(), named.end(), candidate)) continue;
       // Notes are kept: a note outlives its rule.
-      sql << "DELETE FROM rules WHERE id = :id", soci::use(candidate);
+      removed_id = candidate;
+      remove.execute(true);
       summary.removed_ids.push_back(candidate);
       ++summary.removed;
     }

@@ -1,5 +1,7 @@
 #include "statements.hpp"
 
+#include <utility>
+
 #include "codec.hpp"
 
 namespace switchboard::plugins::soci_storage {
@@ -36,6 +38,22 @@ void exchange_rule_values(soci::statement& statement, RuleValues& v) {
   statement.exchange(soci::use(v.updated_at));
 }
 
+// The rules columns of one row of a multi-row INSERT, each placeholder named for its row: SQLite gives
+// equal names one shared index, which would break binding by position.
+std::string row_placeholders(std::size_t row) {
+  std::string names = std::string(":id, ") + rule_placeholders;
+  std::string out = "(";
+  std::size_t at = 0;
+  while (at < names.size()) {
+    auto end = names.find(',', at);
+    if (end == std::string::npos) end = names.size();
+    out += names.substr(at, end - at) + "_" + std::to_string(row);
+    if (end < names.size()) out += ",";
+    at = end + 1;
+  }
+  return out + ")";
+}
+
 void prepare(soci::statement& statement, const std::string& query) {
   statement.alloc();
   statement.prepare(query);  // repeatable: SQLite keeps the compiled statement, PostgreSQL a named one
@@ -50,7 +68,9 @@ long long last_insert_id(soci::session& sql, const char* table) {
 
 }  // namespace
 
-void RuleValues::assign(const sdk::Rule& rule) {
+void RuleValues::assign(const sdk::Rule& rule) { assign(rule, rule.created_at, rule.updated_at); }
+
+void RuleValues::assign(const sdk::Rule& rule, sdk::TimePoint created, sdk::TimePoint updated) {
   id = rule.id;
   project = rule.project;
   company_id = rule.company_id;
@@ -63,8 +83,8 @@ void RuleValues::assign(const sdk::Rule& rule) {
   postcode = rule.postcode;
   note = rule.note;
   search_text = search_text_of(rule);
-  created_at = to_millis(rule.created_at);
-  updated_at = to_millis(rule.updated_at);
+  created_at = to_millis(created);
+  updated_at = to_millis(updated);
 }
 
 RuleInsertNew::RuleInsertNew(soci::session& sql, Backend backend) : sql_(sql), backend_(backend), statement_(sql) {
@@ -92,6 +112,34 @@ RuleInsertWithId::RuleInsertWithId(soci::session& sql, Backend) : statement_(sql
 void RuleInsertWithId::execute(const sdk::Rule& rule) {
   values_.assign(rule);
   statement_.execute(true);
+}
+
+void RuleInsertWithId::execute(RuleValues& values) {
+  std::swap(values_, values);
+  statement_.execute(true);
+}
+
+RuleInsertBatch::RuleInsertBatch(soci::session& sql, Backend, RuleInsertWithId& single)
+    : single_(single), statement_(sql) {
+  std::string query = std::string("INSERT INTO rules (id, ") + rule_columns + ") VALUES ";
+  for (std::size_t row = 0; row < rows; ++row) {
+    statement_.exchange(soci::use(values_[row].id));
+    exchange_rule_values(statement_, values_[row]);
+    query += (row ? ", " : "") + row_placeholders(row);
+  }
+  prepare(statement_, query);
+}
+
+void RuleInsertBatch::add(const sdk::Rule& rule, sdk::TimePoint created, sdk::TimePoint updated) {
+  values_[pending_++].assign(rule, created, updated);
+  if (pending_ < rows) return;
+  pending_ = 0;  // first: a failed statement leaves nothing waiting (the write is rolled back anyway)
+  statement_.execute(true);
+}
+
+void RuleInsertBatch::flush() {
+  auto waiting = std::exchange(pending_, 0);
+  for (std::size_t row = 0; row < waiting; ++row) single_.execute(values_[row]);
 }
 
 RuleUpdate::RuleUpdate(soci::session& sql, Backend) : statement_(sql) {

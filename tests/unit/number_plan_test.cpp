@@ -1,6 +1,8 @@
 // The numbering plan: the table of the examples, another region, extensions, errors.
 #include <gtest/gtest.h>
 
+#include <phonenumbers/phonenumberutil.h>
+
 #include "switchboard/core/number_plan.hpp"
 
 using switchboard::core::NumberPlan;
@@ -61,6 +63,32 @@ TEST(NumberPlan, RejectsWhatIsNoNumber) {
   EXPECT_FALSE(plan.normalise("+").ok());
   EXPECT_FALSE(plan.normalise("+420").ok());
   EXPECT_FALSE(plan.normalise("6021234567890123456").ok());
+}
+
+// Plain national numbers skip the parser, and whether they are possible is looked up by length: the same
+// verdict as libphonenumber's for every length and leading digit, in regions with fixed and varied lengths.
+TEST(NumberPlan, PlainNationalNumbersAreJudgedAsTheLibraryJudgesThem) {
+  auto* util = i18n::phonenumbers::PhoneNumberUtil::GetInstance();
+  for (const char* region : {"CZ", "DE", "GB", "US", "AT", "IT", "SK"}) {
+    NumberPlan plan({region, "", 1});
+    int country_code = util->GetCountryCodeForRegion(region);
+    for (std::size_t length = 2; length <= 17; ++length) {
+      for (char lead = '1'; lead <= '9'; ++lead) {
+        std::string digits(1, lead);
+        for (std::size_t i = 1; i < length; ++i) digits += static_cast<char>('0' + (i * 3 + lead) % 10);
+        i18n::phonenumbers::PhoneNumber parsed;
+        ASSERT_EQ(util->Parse(digits, region, &parsed), i18n::phonenumbers::PhoneNumberUtil::NO_PARSING_ERROR);
+        bool possible = util->IsPossibleNumber(parsed);
+        auto result = plan.normalise(digits);
+        EXPECT_EQ(result.ok(), possible) << region << " " << digits;
+        if (result.ok() && possible) {
+          std::string e164;
+          util->Format(parsed, i18n::phonenumbers::PhoneNumberUtil::E164, &e164);
+          EXPECT_EQ(*result, e164) << region << " " << digits << " (country code " << country_code << ")";
+        }
+      }
+    }
+  }
 }
 
 TEST(NumberPlan, CallersThatCannotBeParsedStayComparable) {

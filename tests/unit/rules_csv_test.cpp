@@ -1,6 +1,7 @@
 // Rules and history files: encodings, quoting, every kind of bad row, checks against stored rules, round trips.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
 #include <ctime>
 
@@ -148,6 +149,113 @@ TEST(RulesCsv, FindsAmbiguousRoutesInTheFileAndAgainstStoredRules) {
   auto fine = parse(header + "4;100;;D;602999999;;;115;;;;\n", none);
   check_against_stored(fine, nullptr, {stored_clash}, sdk::RuleWriteMode::replace_project, "100", problems);
   EXPECT_TRUE(problems.empty()) << "replacing the project removes the stored clash: " << problems_text(problems);
+}
+
+// read_rules (rows checked as they are read, on a second thread) against read_csv then parse_rules: the same
+// problems in the same order, and the same rules when there is none.
+RulesFile read_then_parse(const std::string& text, std::vector<FileProblem>& problems,
+                          std::optional<std::string> project = std::nullopt, TextEncoding enc = TextEncoding::utf8) {
+  auto table = read_csv(text, enc, problems);
+  if (!problems.empty()) return {};
+  return parse_rules(table, plan, project, problems);
+}
+
+void expect_read_rules_as_read_then_parse(const std::string& text, std::optional<std::string> project = std::nullopt,
+                                          TextEncoding enc = TextEncoding::utf8) {
+  std::vector<FileProblem> expected_problems, problems;
+  auto expected = read_then_parse(text, expected_problems, project, enc);
+  auto got = read_rules(text, enc, plan, project, problems);
+  EXPECT_EQ(problems_text(problems), problems_text(expected_problems));
+  if (!expected_problems.empty()) {
+    EXPECT_TRUE(got.rules.empty()) << "rules of a file with problems are not returned";
+    return;
+  }
+  ASSERT_EQ(got.rules.size(), expected.rules.size());
+  EXPECT_EQ(got.lines, expected.lines);
+  for (std::size_t i = 0; i < got.rules.size(); ++i) {
+    const auto& a = got.rules[i];
+    const auto& b = expected.rules[i];
+    EXPECT_TRUE(a.id == b.id && a.project == b.project && a.company_id == b.company_id && a.company == b.company &&
+                a.callers == b.callers && a.callers_normalised == b.callers_normalised && a.operators == b.operators &&
+                a.street == b.street && a.city == b.city && a.postcode == b.postcode && a.note == b.note)
+        << "rule " << i;
+  }
+}
+
+// Enough rows for several batches of the checking thread, with the same id in different batches.
+std::string many_rows(int count, int repeat_every = 0) {
+  std::string text = header;
+  for (int i = 1; i <= count; ++i) {
+    int id = repeat_every && i % repeat_every == 0 ? i / 2 : i;
+    text += std::to_string(id) + ";" + std::to_string(100 + i % 3) + ";;Firma " + std::to_string(i) + ";602" +
+            std::to_string(100000 + i) + ";;;114;;;;\n";
+    if (i % 1000 == 0) text += ";;;;;;;;;;;\n";  // a blank row
+  }
+  return text;
+}
+
+TEST(RulesCsv, ReadRulesReportsAsReadingThenParsing) {
+  expect_read_rules_as_read_then_parse(many_rows(10'000));
+  expect_read_rules_as_read_then_parse(many_rows(10'000), "101");
+  expect_read_rules_as_read_then_parse(many_rows(10'000, 997));
+  expect_read_rules_as_read_then_parse(header +
+                                       "x1;100;;A;602123456;;;114;;;;\n"
+                                       "2;1a0;;B;602123457;;;114;;;;\n"
+                                       "3;100;;C;60212345a;;;114;;;;\n"
+                                       "4;;;D;602123458;;;114;;;;\n"
+                                       "5;100;;E;602123459;;;11x;;;;\n"
+                                       "6;100;;F;602123460;;;114;;;;;;extra\n"
+                                       "6;100;;G;602123461;;;114;;;;\n"
+                                       "6;1x0;;H;6021234x2;;;114;;;;\n"
+                                       "7;100;;I;602123463;;;114;;;;;\n");
+  expect_read_rules_as_read_then_parse("\xEF\xBB\xBF" + header + "12;100;;\"ACME; a.s.\";602123456;;;\"114;115;\";;;;\"two\nlines\"\n"
+                                       ";;;;;;;;;;;\n13;;;B;115;;;;;;;\n");
+  expect_read_rules_as_read_then_parse(header + "1;100;;\x8Elu\x9Dou\xE8k\xFD k\xF9\xF2;602123456;;;114;;;;\n", std::nullopt,
+                                       TextEncoding::cp1250);
+  // Problems of the text itself outweigh those of the rows, wherever they are.
+  std::string bad_rows = header + "x;100;;A;60212345a;;;114;;;;\n";
+  expect_read_rules_as_read_then_parse(bad_rows + many_rows(5'000).substr(header.size()) + "1;100;;\xC3;602;;;;;;;\n");
+  expect_read_rules_as_read_then_parse(bad_rows + many_rows(5'000).substr(header.size()) + "1;100;;\"un\"closed;;;;;;;;\n");
+  expect_read_rules_as_read_then_parse(bad_rows + "1;100;;\"un\"closed;;;;;;;;\n" + many_rows(5'000).substr(header.size()) +
+                                       "1;100;;\xC3;602;;;;;;;\n");
+  expect_read_rules_as_read_then_parse(bad_rows + many_rows(5'000).substr(header.size()) + "1;100;;\"unterminated;;;;\n");
+  expect_read_rules_as_read_then_parse("id;project;compnay;caller1\n1;100;x;602123456\nx;;;\n");
+  expect_read_rules_as_read_then_parse("id;project;compnay;caller1\n1;100;\"x;602123456\n");
+  expect_read_rules_as_read_then_parse("");
+  expect_read_rules_as_read_then_parse("\n;;\n  \n");
+  expect_read_rules_as_read_then_parse("\"");
+  expect_read_rules_as_read_then_parse(header);
+}
+
+TEST(RulesCsv, AmbiguousRoutesComparedAsNumbersAndAsText) {
+  // Numbers as the plan never writes them are compared as text: never equal to a number written otherwise.
+  RulesFile rules;
+  auto add = [&](int line, std::string project, std::array<std::string, 3> numbers) {
+    sdk::Rule r;
+    r.id = line;
+    r.project = std::move(project);
+    r.callers_normalised = std::move(numbers);
+    rules.rules.push_back(r);
+    rules.lines.push_back(line);
+  };
+  add(2, "100", {"+420602123456", "115", "x1"});
+  add(3, "100", {"+0420602123456", "0115", "x1"});  // other numbers than line 2's; x1 again
+  add(4, "100", {"115", "115", ""});                 // 115 again (once: twice in one rule is one route)
+  add(5, "", {"115", "+420602123456", "x1"});        // another project: no clash
+  add(6, "", {"+420602123456", "", ""});
+  std::vector<FileProblem> problems;
+  sdk::RuleKeys stored_text{40, "100", {"", "x1", "+0420602123456"}, {}};
+  sdk::RuleKeys stored_number{41, "", {"115", "", ""}, {}};
+  sdk::RuleKeys stored_elsewhere{42, "200", {"115", "x1", "+420602123456"}, {}};
+  check_against_stored(rules, nullptr, {stored_text, stored_number, stored_elsewhere}, sdk::RuleWriteMode::upsert, "",
+                       problems);
+  EXPECT_EQ(problems_text(problems),
+            "3: caller3: ambiguous route: x1 is also a caller on line 2 in project 100\n"
+            "4: caller1: ambiguous route: 115 is also a caller on line 2 in project 100\n"
+            "6: caller1: ambiguous route: +420602123456 is also a caller on line 5 in the rules without a project\n"
+            "2: caller3: ambiguous route: x1 is also a caller of stored rule 40 in project 100\n"
+            "3: caller1: ambiguous route: +0420602123456 is also a caller of stored rule 40 in project 100\n"
+            "5: caller1: ambiguous route: 115 is also a caller of stored rule 41 in the rules without a project\n");
 }
 
 TEST_F(PragueTime, HistoryRowsAndTheirProblems) {

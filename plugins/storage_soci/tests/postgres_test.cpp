@@ -24,6 +24,7 @@ class SociStoragePostgres : public ::testing::Test {
     schema_ = std::make_unique<PostgresSchema>(*server);
   }
   PostgresSchema& schema() { return *schema_; }
+  PostgresServer schema_server() { return schema_->server(); }
   int schema_versions() {
     int rows = 0;
     *schema().session() << "SELECT COUNT(*) FROM schema_version", soci::into(rows);
@@ -131,6 +132,34 @@ TEST_F(SociStoragePostgres, ImportedIdsAdvanceTheRuleSequence) {
       ctx, [&](auto done) { storage.write_rules(sdk::RuleWrite{{fresh}, {}, {}, {}}, done); });
   ASSERT_TRUE(second.ok()) << second.error().message;
   EXPECT_EQ(second->written.at(0).id, 42) << "the next id follows the highest imported one";
+}
+
+TEST_F(SociStoragePostgres, AWriteMixingBatchedNewRulesWithAssignedIdsUpdatesAndUnchangedRules) {
+  for (std::size_t count : {std::size_t{133}, std::size_t{20'017}}) {  // below and above a large write
+    SCOPED_TRACE(count);
+    PostgresSchema schema(schema_server());
+    sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+    SociStorage storage(ctx, schema.settings());
+    ASSERT_TRUE(start(ctx, storage).ok());
+    auto assigned = expect_mixed_write(ctx, storage, count);
+    EXPECT_EQ(assigned, (std::vector<std::int64_t>{8, 9})) << "from the sequence, after the stored 5, 6 and 7";
+  }
+}
+
+TEST_F(SociStoragePostgres, ARefusedWriteLeavesNoBatchedRulesForTheNextWrite) {
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, settings_for(ConfigNode::map({{"connection", schema().connection()},
+                                                        {"password", schema().server().password},
+                                                        {"pool_size", "1"}})));
+  ASSERT_TRUE(start(ctx, storage).ok());
+  expect_refused_write_leaves_no_batched_rules(ctx, storage);
+}
+
+TEST_F(SociStoragePostgres, ARuleNamingTheIdGivenToANewRuleOfTheSameWriteIsRefused) {
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, schema().settings());
+  ASSERT_TRUE(start(ctx, storage).ok());
+  EXPECT_EQ(expect_assigned_id_named_again_refused(ctx, storage), "cannot write rules: rule id 8 appears twice in one write");
 }
 
 TEST_F(SociStoragePostgres, ReconnectsAfterTheServerDroppedTheSession) {

@@ -411,6 +411,37 @@ TEST(SociStorage, AReaderFollowingTheCallLogMissesNoRecordWhileSessionsAppend) {
 
 }  // namespace
 
+// Rules with ids of their own are inserted 50 to a statement; those without one take the next free id,
+// above every id given before them in the write (the rows waiting in a batch are inserted first).
+TEST(SociStorage, AWriteMixingBatchedNewRulesWithAssignedIdsUpdatesAndUnchangedRules) {
+  for (std::size_t count : {std::size_t{133}, std::size_t{20'017}}) {  // below and above a large write
+    SCOPED_TRACE(count);
+    TemporaryFolder folder;
+    sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+    SociStorage storage(ctx, sqlite_settings(folder.file("cc.db")));
+    ASSERT_TRUE(start(ctx, storage).ok());
+    auto assigned = expect_mixed_write(ctx, storage, count);
+    EXPECT_EQ(assigned, (std::vector<std::int64_t>{1000 + 10 * 59 + 1, 1000 + 10 * 74 + 1}));
+  }
+}
+
+TEST(SociStorage, ARefusedWriteLeavesNoBatchedRulesForTheNextWrite) {
+  TemporaryFolder folder;
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, settings_for(ConfigNode::map({{"connection", "sqlite3://" + folder.file("cc.db")},
+                                                        {"pool_size", "1"}})));
+  ASSERT_TRUE(start(ctx, storage).ok());
+  expect_refused_write_leaves_no_batched_rules(ctx, storage);
+}
+
+TEST(SociStorage, ARuleNamingTheIdGivenToANewRuleOfTheSameWriteIsRefused) {
+  TemporaryFolder folder;
+  sdk::testing::FakeContext ctx("main", sdk::Category::storage);
+  SociStorage storage(ctx, sqlite_settings(folder.file("cc.db")));
+  ASSERT_TRUE(start(ctx, storage).ok());
+  EXPECT_EQ(expect_assigned_id_named_again_refused(ctx, storage), "cannot write rules: rule id 8 appears twice in one write");
+}
+
 // A large write rebuilds the number indexes instead of inserting into them; refused or not, they stay.
 TEST(SociStorage, ALargeWriteKeepsItsIndexesWhetherItIsRefusedOrNot) {
   TemporaryFolder folder;

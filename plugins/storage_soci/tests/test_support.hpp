@@ -4,9 +4,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -207,6 +210,189 @@ inline sdk::Status start(sdk::testing::FakeContext& ctx, SociStorage& storage) {
 }
 inline sdk::Status stop(sdk::testing::FakeContext& ctx, SociStorage& storage) {
   return wait_status(ctx, [&](sdk::Completion done) { storage.stop(std::move(done)); });
+}
+
+// The rules of a write mixing every kind: `count` rules in all; the first two are the stored rules 5
+// (unchanged) and 6 (changed), then new rules with ids of their own (1000, 1010, ...: inserted in
+// batches), with two new rules without an id among them (positions 60 and 75: ids assigned).
+inline std::vector<sdk::Rule> mixed_write(const std::vector<sdk::Rule>& stored, std::size_t count) {
+  std::vector<sdk::Rule> rules{stored.at(0), stored.at(1)};
+  rules[1].company = "changed";
+  for (std::size_t i = rules.size(); i < count; ++i) {
+    sdk::Rule r;
+    r.id = (i == 60 || i == 75) ? 0 : static_cast<std::int64_t>(1000 + 10 * i);
+    r.project = i % 3 == 0 ? "" : std::to_string(100 + i % 3);
+    r.company_id = "C" + std::to_string(i);
+    r.company = "Firma " + std::to_string(i) + " s.r.o.";
+    r.callers = {"602 " + std::to_string(100000 + i), "", "+420 777 " + std::to_string(100000 + i)};
+    r.callers_normalised = {"+420602" + std::to_string(100000 + i), "", "+420777" + std::to_string(100000 + i)};
+    if (!r.project.empty()) r.operators = {"114", std::to_string(100 + i % 50)};
+    r.street = "Dlouhá " + std::to_string(i);
+    r.city = i % 2 ? "Praha" : "Brno";
+    r.postcode = "110 00";
+    r.note = i % 7 ? "" : "note " + std::to_string(i);
+    if (i % 5 == 0) r.created_at = r.updated_at = sdk::TimePoint(std::chrono::milliseconds(1'600'000'000'000 + i));
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+// Writes mixed_write(count) over three stored rules (5, 6, 7) and checks the summary and every rule as
+// stored, then replaces all with half of them. Returns the ids given to the two rules without one.
+inline std::vector<std::int64_t> expect_mixed_write(sdk::testing::FakeContext& ctx, sdk::Storage& storage,
+                                                    std::size_t count) {
+  auto write = [&](std::vector<sdk::Rule> rules, sdk::RuleWriteMode mode = sdk::RuleWriteMode::upsert) {
+    return wait_for<sdk::RuleWriteSummary>(
+        ctx, [&](auto done) { storage.write_rules(sdk::RuleWrite{std::move(rules), {}, mode, {}}, done); });
+  };
+  auto list = [&] {
+    return wait_for<std::vector<sdk::Rule>>(ctx, [&](auto done) { storage.list_rules(std::nullopt, done); });
+  };
+  std::vector<sdk::Rule> first(3);
+  for (int i = 0; i < 3; ++i) {
+    first[i].id = 5 + i;
+    first[i].project = "100";
+    first[i].company = "stored " + std::to_string(i);
+    first[i].callers = first[i].callers_normalised = {"11" + std::to_string(i), "", ""};
+  }
+  auto written = write(first);
+  EXPECT_TRUE(written.ok()) << written.error().message;
+  auto before = list();
+  EXPECT_TRUE(before.ok() && before->size() == 3u);
+  if (!before.ok() || before->size() != 3u) return {};
+
+  auto rules = mixed_write(*before, count);
+  auto now = ctx.clock().now();
+  auto summary = write(rules);
+  EXPECT_TRUE(summary.ok()) << summary.error().message;
+  if (!summary.ok()) return {};
+  EXPECT_EQ(summary->added, count - 2);
+  EXPECT_EQ(summary->updated, 1u);
+  EXPECT_EQ(summary->unchanged, 1u);
+  EXPECT_EQ(summary->written.size(), count);
+  if (summary->written.size() != count) return {};
+  std::vector<std::int64_t> assigned{summary->written[60].id, summary->written[75].id};
+  std::set<std::int64_t> ids;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (rules[i].id) EXPECT_EQ(summary->written[i].id, rules[i].id) << "rule " << i;
+    rules[i].id = summary->written[i].id;
+    EXPECT_TRUE(ids.insert(rules[i].id).second) << "id " << rules[i].id << " twice";
+    EXPECT_EQ(summary->written[i].callers_normalised, rules[i].callers_normalised) << "rule " << i;
+    EXPECT_EQ(summary->written[i].operators, rules[i].operators) << "rule " << i;
+  }
+  auto after = list();
+  EXPECT_TRUE(after.ok());
+  if (!after.ok()) return assigned;
+  EXPECT_EQ(after->size(), count + 1) << "the write's rules and stored rule 7";
+  std::map<std::int64_t, const sdk::Rule*> by_id;
+  for (const auto& r : *after) by_id[r.id] = &r;
+  for (std::size_t i = 0; i < count; ++i) {
+    auto it = by_id.find(rules[i].id);
+    EXPECT_NE(it, by_id.end()) << "rule " << i << " id " << rules[i].id;
+    if (it == by_id.end()) continue;
+    const auto& got = *it->second;
+    const auto& want = rules[i];
+    EXPECT_EQ(got.project, want.project) << i;
+    EXPECT_EQ(got.company_id, want.company_id) << i;
+    EXPECT_EQ(got.company, want.company) << i;
+    EXPECT_EQ(got.callers, want.callers) << i;
+    EXPECT_EQ(got.callers_normalised, want.callers_normalised) << i;
+    EXPECT_EQ(got.operators, want.operators) << i;
+    EXPECT_EQ(got.street, want.street) << i;
+    EXPECT_EQ(got.city, want.city) << i;
+    EXPECT_EQ(got.postcode, want.postcode) << i;
+    EXPECT_EQ(got.note, want.note) << i;
+    if (i == 0) {
+      EXPECT_EQ(got.created_at, want.created_at);
+      EXPECT_EQ(got.updated_at, want.updated_at) << "unchanged: not touched";
+    } else if (i == 1) {
+      EXPECT_EQ(got.created_at, want.created_at);
+      EXPECT_EQ(got.updated_at, now);
+    } else if (want.created_at != sdk::TimePoint{}) {
+      EXPECT_EQ(got.created_at, want.created_at) << i;
+      EXPECT_EQ(got.updated_at, want.updated_at) << i;
+    } else {
+      EXPECT_EQ(got.created_at, now) << i;
+      EXPECT_EQ(got.updated_at, now) << i;
+    }
+  }
+  auto search = wait_for<std::vector<sdk::Rule>>(ctx, [&](auto done) {
+    sdk::RuleQuery q;
+    q.text = "FIRMA " + std::to_string(count - 1) + " S.R.O.";
+    storage.search_rules(q, done);
+  });
+  EXPECT_TRUE(search.ok() && search->size() == 1u && search->front().id == rules[count - 1].id)
+      << "the search text of a batched rule";
+
+  // Replacing everything with every other rule of the write removes the rest, stored rule 7 included.
+  std::vector<sdk::Rule> half;
+  std::vector<std::int64_t> removed;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i % 2 == 0) half.push_back(rules[i]);
+    else removed.push_back(rules[i].id);
+  }
+  removed.push_back(7);
+  std::sort(removed.begin(), removed.end());
+  auto replaced = write(half, sdk::RuleWriteMode::replace_all);
+  EXPECT_TRUE(replaced.ok()) << replaced.error().message;
+  if (replaced.ok()) {
+    EXPECT_EQ(replaced->removed_ids, removed);
+    EXPECT_EQ(replaced->unchanged, half.size());
+  }
+  auto last = list();
+  EXPECT_TRUE(last.ok() && last->size() == half.size());
+  return assigned;
+}
+
+// A rule without an id takes the next free one; a later rule of the same write naming that id is the
+// same id twice, refused with nothing written. Returns the message.
+inline std::string expect_assigned_id_named_again_refused(sdk::testing::FakeContext& ctx, sdk::Storage& storage) {
+  auto write = [&](std::vector<sdk::Rule> rules) {
+    return wait_for<sdk::RuleWriteSummary>(
+        ctx, [&](auto done) { storage.write_rules(sdk::RuleWrite{std::move(rules), {}, {}, {}}, done); });
+  };
+  sdk::Rule seven;
+  seven.id = 7;
+  seven.company = "seven";
+  EXPECT_TRUE(write({seven}).ok());
+  sdk::Rule fresh, eight;
+  fresh.company = "fresh";
+  eight.id = 8;
+  eight.company = "eight";
+  auto refused = write({fresh, eight});
+  EXPECT_FALSE(refused.ok());
+  if (refused.ok()) return {};
+  EXPECT_EQ(refused.error().code, sdk::ErrorCode::invalid_argument);
+  auto rules = wait_for<std::vector<sdk::Rule>>(ctx, [&](auto done) { storage.list_rules(std::nullopt, done); });
+  EXPECT_TRUE(rules.ok() && rules->size() == 1u) << "nothing written";
+  return refused.error().message;
+}
+
+// A write refused half way, with rules waiting in a batch, leaves nothing behind for the next write on the
+// same session (one session: the pool of the storage under test has pool_size 1).
+inline void expect_refused_write_leaves_no_batched_rules(sdk::testing::FakeContext& ctx, sdk::Storage& storage) {
+  auto write = [&](std::vector<sdk::Rule> rules) {
+    return wait_for<sdk::RuleWriteSummary>(
+        ctx, [&](auto done) { storage.write_rules(sdk::RuleWrite{std::move(rules), {}, {}, {}}, done); });
+  };
+  std::vector<sdk::Rule> refused(10);
+  for (int i = 0; i < 10; ++i) {
+    refused[i].id = 100 + i;
+    refused[i].company = "waiting " + std::to_string(i);
+  }
+  refused.back().id = -1;
+  auto failed = write(refused);
+  EXPECT_FALSE(failed.ok());
+  sdk::Rule other;
+  other.id = 5;
+  other.company = "other";
+  auto written = write({other});
+  EXPECT_TRUE(written.ok()) << written.error().message;
+  auto rules = wait_for<std::vector<sdk::Rule>>(ctx, [&](auto done) { storage.list_rules(std::nullopt, done); });
+  EXPECT_TRUE(rules.ok());
+  if (!rules.ok()) return;
+  EXPECT_EQ(rules->size(), 1u);
+  for (const auto& r : *rules) EXPECT_EQ(r.id, 5) << r.company;
 }
 
 }  // namespace soci_test

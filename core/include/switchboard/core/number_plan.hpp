@@ -57,6 +57,9 @@ class NumberPlan {
   // Leading digits (1-9) for which libphonenumber's parse of a plain national number is known to be the
   // identity: such numbers skip the parser (the hot part of a million-row import). Probed at construction.
   std::array<bool, 10> plain_national_ = {};
+  // For those numbers: whether a national number of each length (1-17 digits) is possible. Looked up
+  // instead of asking libphonenumber every time (it depends on nothing else); computed at construction.
+  std::array<bool, 18> plain_possible_ = {};
 };
 
 }  // namespace switchboard::core

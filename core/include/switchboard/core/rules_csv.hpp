@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "switchboard/core/number_plan.hpp"
@@ -39,7 +40,7 @@ struct FileProblem {
 using Progress = std::function<void(std::size_t done, std::size_t total)>;
 
 // Decodes and splits; problems of the text itself (bad quoting, bytes that are not UTF-8) go to `problems`.
-CsvTable read_csv(const std::string& bytes, TextEncoding encoding, std::vector<FileProblem>& problems,
+CsvTable read_csv(std::string_view bytes, TextEncoding encoding, std::vector<FileProblem>& problems,
                   const Progress& progress = {});
 
 // Rules file columns, in export order.
@@ -55,6 +56,13 @@ struct RulesFile {
 // Checks every row of a rules file. With `project`, rows must belong to it (an empty cell takes it).
 RulesFile parse_rules(const CsvTable& table, const NumberPlan& plan, const std::optional<std::string>& project,
                       std::vector<FileProblem>& problems);
+
+// read_csv, then parse_rules when the text was good: the same problems, in the same order, but without
+// holding the table (rows are checked as they are read, on a second thread). The rules are returned only
+// when there was no problem at all.
+RulesFile read_rules(std::string_view bytes, TextEncoding encoding, const NumberPlan& plan,
+                     const std::optional<std::string>& project, std::vector<FileProblem>& problems,
+                     const Progress& progress = {});
 
 struct HistoryFile {
   std::vector<sdk::Note> notes;
