@@ -402,7 +402,9 @@ sdk::Result<Message> decode_message(std::string_view body) {
                       fmt::format("malformed CSTA XML at byte {}: {}", parsed.offset, parsed.description())};
   }
   const auto root = document.document_element();
-  Message message;
+  // Filled in place: a Message is some thirty strings, and moving it into the Result twice showed in profiles.
+  sdk::Result<Message> result{Message{}};
+  Message& message = *result;
   message.root_name = std::string(local_name(root));
   message.kind = kind_of(message.root_name);
   if (message.kind == MessageKind::csta_error_code) {
@@ -410,7 +412,7 @@ sdk::Result<Message> decode_message(std::string_view body) {
   } else if (message.kind != MessageKind::unknown) {
     read_fields(root, message);
   }
-  return message;
+  return result;
 }
 
 std::string normalise_device_id(std::string_view raw) {
