@@ -209,19 +209,18 @@ void CstaDriver::start(sdk::Completion done) {
     done(sdk::Status::success());
     return;
   }
+  std::vector<std::string> projects;
+  for (const auto& name : context_.instance_names(sdk::Category::routing)) {
+    auto ref = context_.instance(sdk::Category::routing, name);
+    if (!ref) continue;
+    // numbers() is fixed after construction: reading it from this strand is safe.
+    for (auto& number : static_cast<sdk::RoutingStrategy*>(ref.instance)->numbers())
+      if (std::find(projects.begin(), projects.end(), number) == projects.end()) projects.push_back(number);
+  }
+  for (const auto& number : projects) project_devices_.insert(csta::normalise_device_id(number));
   if (options_.mode == Mode::routeing) {
-    std::vector<std::string> routeing = options_.routeing_devices.value_or(std::vector<std::string>{});
-    if (!options_.routeing_devices) {
-      for (const auto& name : context_.instance_names(sdk::Category::routing)) {
-        auto ref = context_.instance(sdk::Category::routing, name);
-        if (!ref) continue;
-        // numbers() is fixed after construction: reading it from this strand is safe.
-        for (auto& number : static_cast<sdk::RoutingStrategy*>(ref.instance)->numbers())
-          if (std::find(routeing.begin(), routeing.end(), number) == routeing.end()) routeing.push_back(number);
-      }
-    }
-    options_.routeing_devices = routeing;
-    monitor(routeing, [](sdk::Status) {});
+    if (!options_.routeing_devices) options_.routeing_devices = projects;
+    monitor(*options_.routeing_devices, [](sdk::Status) {});
   }
   context_.logger().info("connecting peer={}:{} mode={} session={}", options_.host, options_.port,
                          options_.mode == Mode::routeing ? "routeing" : "deflect",
@@ -726,7 +725,9 @@ void CstaDriver::apply_snapshot(const std::string& device, const std::vector<cst
 }
 
 void CstaDriver::publish_state(const std::string& device, WatchedDevice& watched, bool always) {
-  auto state = state_of(watched.calls);
+  // A project number is a queue, not a telephone: it holds any number of waiting calls and reads idle (as in
+  // the sim driver), so its calls coming and going are no device state changes.
+  auto state = project_devices_.count(device) ? sdk::DeviceState::idle : state_of(watched.calls);
   if (state == watched.published && !always) return;
   watched.published = state;
   sdk::DeviceEvent event;

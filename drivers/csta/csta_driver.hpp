@@ -148,6 +148,7 @@ class CstaDriver final : public sdk::PbxDriver {
   std::vector<sdk::Event> held_;         // call events that arrived while opening: published after LinkUp
 
   std::map<std::string, WatchedDevice> devices_;         // by normalised device id
+  std::set<std::string> project_devices_;                 // the routing strategies' numbers: always idle
   std::unordered_map<std::string, std::string> monitors_;  // monitorCrossRefID → device
   std::map<std::string, std::string> route_registrations_;  // routeRegisterReqID → routeing device
   std::unordered_map<std::string, OpenRoute> routes_;     // by call id

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "switchboard/sdk/routing.hpp"
 #include "switchboard/sdk/testing/conformance.hpp"
 
 namespace sdk = switchboard::sdk;
@@ -613,4 +614,31 @@ TEST(CstaDriver, CallsOfferedWhileTheMonitorsAreSetUpFollowTheLinkUp) {
     if (std::holds_alternative<sdk::CallEvent>(e)) order.push_back("call");
   }
   EXPECT_EQ(order, (std::vector<std::string>{"link", "call"}));
+}
+
+// A routing strategy that only names its numbers: the driver learns the project numbers from it.
+class ProjectsOnly final : public sdk::RoutingStrategy {
+ public:
+  void start(sdk::Completion done) override { done({}); }
+  void stop(sdk::Completion done) override { done({}); }
+  std::vector<std::string> numbers() const override { return {"100"}; }
+  std::vector<std::string> devices() const override { return {"114"}; }
+  sdk::RoutingDecision decide(const sdk::RoutingRequest&, const sdk::DeviceView&) override { return {}; }
+};
+
+TEST(CstaDriver, AProjectNumberIsAQueueThatReadsIdleWhateverItsCalls) {
+  Harness h;
+  ProjectsOnly projects;
+  h.ctx.add_instance(sdk::Category::routing, "projects", &projects);
+  h.bring_up({"100", "114"});
+  auto before = h.device_events().size();
+  h.pbx.event(delivered_at("100", "c1", "0602123456"));
+  h.pbx.event(delivered_at("114", "c2", "0602123457"));
+  h.pump_until([&] { return h.device_events().size() > before; });
+  h.pump_until([] { return false; }, 20ms);
+  auto after = h.device_events();
+  ASSERT_EQ(after.size(), before + 1);
+  EXPECT_EQ(after.back().device, "114");
+  EXPECT_EQ(after.back().state, sdk::DeviceState::ringing);
+  EXPECT_EQ(h.call_events().size(), 2u);
 }
