@@ -97,8 +97,9 @@ for mode in deflect routeing; do
   kill -TERM "$serve"
   wait "$serve" || fail "$mode: serve did not exit cleanly"
   grep -q "link up peer=127.0.0.1:$port" "$work/serve-$mode.log" || fail "$mode: no link up"
-  # Every project and operator monitored (before or after LinkUp, as the engine's request arrives).
-  grep -q "client set up client=1 monitors=8" "$work/pbxsim-$mode.log" || fail "$mode: not every device monitored"
+  # pbxsim counts a client set up once every operator is monitored and every project monitored or registered
+  # (before or after LinkUp, as the engine's request arrives).
+  grep -q "client set up client=1" "$work/pbxsim-$mode.log" || fail "$mode: not every device monitored"
   cut -d';' -f2- "$dir/calllog.txt" | sort >"$work/$mode.got"
   diff "$work/sim.expected" "$work/$mode.got" >"$work/$mode.diff" || fail "$mode: call log differs from the sim driver's:
 $(cat "$work/$mode.diff")"
