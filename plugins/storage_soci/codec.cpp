@@ -44,9 +44,84 @@ std::vector<std::string> split_operators(std::string_view joined) {
   return out;
 }
 
-std::string encode_reasons(const std::vector<std::string>& reasons) {
-  // Invalid UTF-8 is replaced rather than refused: a reason trail must never stop a call being logged.
-  return nlohmann::json(reasons).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+namespace {
+
+// The length of the well-formed UTF-8 sequence at the start of `text` (lead byte 0x80 or above), or 0:
+// Unicode table 3-7, no overlong forms, surrogates or code points above U+10FFFF, the same test
+// nlohmann::json applies when it serialises.
+std::size_t utf8_sequence_length(std::string_view text) {
+  auto lead = static_cast<unsigned char>(text[0]);
+  std::size_t length = 0;
+  unsigned char second_low = 0x80, second_high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+  else if (lead >= 0xE0 && lead <= 0xEF) length = 3;
+  else if (lead >= 0xF0 && lead <= 0xF4) length = 4;
+  else return 0;
+  if (lead == 0xE0) second_low = 0xA0;
+  if (lead == 0xED) second_high = 0x9F;
+  if (lead == 0xF0) second_low = 0x90;
+  if (lead == 0xF4) second_high = 0x8F;
+  if (length > text.size()) return 0;
+  auto second = static_cast<unsigned char>(text[1]);
+  if (second < second_low || second > second_high) return 0;
+  for (std::size_t k = 2; k < length; ++k)
+    if ((static_cast<unsigned char>(text[k]) & 0xC0) != 0x80) return 0;
+  return length;
+}
+
+// Appends `text` as a JSON string escaped as nlohmann::json's dump() escapes it (the stored format), copying
+// runs of plain characters at once. Returns false, leaving `json` incomplete, if `text` is not UTF-8.
+bool append_json_string(std::string& json, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  json += '"';
+  std::size_t plain_from = 0, i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      auto length = utf8_sequence_length(text.substr(i));
+      if (length == 0) return false;
+      i += length;
+      continue;
+    }
+    json.append(text, plain_from, i - plain_from);
+    switch (c) {
+      case '"': json += "\\\""; break;
+      case '\\': json += "\\\\"; break;
+      case '\b': json += "\\b"; break;
+      case '\f': json += "\\f"; break;
+      case '\n': json += "\\n"; break;
+      case '\r': json += "\\r"; break;
+      case '\t': json += "\\t"; break;
+      default:
+        json += "\\u00";
+        json += hex[c >> 4];
+        json += hex[c & 0xF];
+    }
+    plain_from = ++i;
+  }
+  json.append(text, plain_from, i - plain_from);
+  json += '"';
+  return true;
+}
+
+}  // namespace
+
+void encode_reasons(const std::vector<std::string>& reasons, std::string& json) {
+  json.assign(1, '[');
+  for (std::size_t i = 0; i < reasons.size(); ++i) {
+    if (i) json += ',';
+    if (!append_json_string(json, reasons[i])) {
+      // Invalid UTF-8 is replaced rather than refused: a reason trail must never stop a call being
+      // logged. Rare, so left to nlohmann::json, whose replacement is the stored format.
+      json = nlohmann::json(reasons).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  }
+  json += ']';
 }
 
 std::vector<std::string> decode_reasons(std::string_view json) {

@@ -23,8 +23,9 @@ std::optional<std::string> check_operators(const std::vector<std::string>& opera
 std::string join_operators(const std::vector<std::string>& operators);
 std::vector<std::string> split_operators(std::string_view joined);
 
-// The reason trail as a JSON array of strings: exact for any text, and `[]` differs from `[""]`.
-std::string encode_reasons(const std::vector<std::string>& reasons);
+// The reason trail as a JSON array of strings: exact for any text, and `[]` differs from `[""]`. Written
+// into `json` (its old content replaced) so that an append reuses one buffer for every row.
+void encode_reasons(const std::vector<std::string>& reasons, std::string& json);
 std::vector<std::string> decode_reasons(std::string_view json);
 
 // Case folding for the rule search, done here rather than with SQL lower(): SQLite's lower() folds

@@ -594,8 +594,7 @@ std::vector<sdk::CallRecord> Database::append_calls(std::vector<sdk::CallRecord>
     // are not blocked. (SQLite's write lock already does this.)
     sql << "LOCK TABLE call_log IN EXCLUSIVE MODE";
   }
-  auto& append = lease->prepared().call_append;
-  for (auto& record : records) record.sequence = append.execute(record);
+  lease->prepared().call_append.execute(records);
   transaction.commit();
   return records;
 }

@@ -1,5 +1,7 @@
 #include "statements.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <utility>
 
 #include "codec.hpp"
@@ -38,20 +40,25 @@ void exchange_rule_values(soci::statement& statement, RuleValues& v) {
   statement.exchange(soci::use(v.updated_at));
 }
 
-// The rules columns of one row of a multi-row INSERT, each placeholder named for its row: SQLite gives
-// equal names one shared index, which would break binding by position.
-std::string row_placeholders(std::size_t row) {
-  std::string names = std::string(":id, ") + rule_placeholders;
-  std::string out = "(";
-  std::size_t at = 0;
-  while (at < names.size()) {
-    auto end = names.find(',', at);
-    if (end == std::string::npos) end = names.size();
-    out += names.substr(at, end - at) + "_" + std::to_string(row);
-    if (end < names.size()) out += ",";
-    at = end + 1;
+// "INSERT INTO table (columns) VALUES (...), (...)" for `rows` rows, each placeholder named for its column and
+// row (`:id_0, :project_0, ...`): SQLite gives equal names one shared index, which would break binding by
+// position. The caller exchanges the values of row 0, then row 1, and so on, in column order.
+std::string multi_row_insert(const std::string& table, const std::string& columns, std::size_t rows) {
+  std::string query = "INSERT INTO " + table + " (" + columns + ") VALUES ";
+  for (std::size_t row = 0; row < rows; ++row) {
+    query += row ? ", (" : "(";
+    std::size_t at = 0;
+    while (at < columns.size()) {
+      auto end = columns.find(',', at);
+      if (end == std::string::npos) end = columns.size();
+      if (at) query += ", ";
+      query += ':' + columns.substr(at, end - at) + '_' + std::to_string(row);
+      at = columns.find_first_not_of(' ', end + 1);
+      if (at == std::string::npos) break;
+    }
+    query += ')';
   }
-  return out + ")";
+  return query;
 }
 
 void prepare(soci::statement& statement, const std::string& query) {
@@ -121,13 +128,11 @@ void RuleInsertWithId::execute(RuleValues& values) {
 
 RuleInsertBatch::RuleInsertBatch(soci::session& sql, Backend, RuleInsertWithId& single)
     : single_(single), statement_(sql) {
-  std::string query = std::string("INSERT INTO rules (id, ") + rule_columns + ") VALUES ";
-  for (std::size_t row = 0; row < rows; ++row) {
-    statement_.exchange(soci::use(values_[row].id));
-    exchange_rule_values(statement_, values_[row]);
-    query += (row ? ", " : "") + row_placeholders(row);
+  for (auto& row : values_) {
+    statement_.exchange(soci::use(row.id));
+    exchange_rule_values(statement_, row);
   }
-  prepare(statement_, query);
+  prepare(statement_, multi_row_insert("rules", std::string("id, ") + rule_columns, rows));
 }
 
 void RuleInsertBatch::add(const sdk::Rule& rule, sdk::TimePoint created, sdk::TimePoint updated) {
@@ -227,41 +232,74 @@ std::int64_t NoteInsert::execute(const sdk::Note& note) {
   return backend_ == Backend::postgresql ? assigned_id_ : last_insert_id(sql_, "notes");
 }
 
-CallAppend::CallAppend(soci::session& sql, Backend backend) : sql_(sql), backend_(backend), statement_(sql) {
-  statement_.exchange(soci::use(at_));
-  statement_.exchange(soci::use(call_id_));
-  statement_.exchange(soci::use(project_));
-  statement_.exchange(soci::use(caller_));
-  statement_.exchange(soci::use(operator_extension_));
-  statement_.exchange(soci::use(outcome_));
-  statement_.exchange(soci::use(customer_id_, customer_id_indicator_));
-  statement_.exchange(soci::use(strategy_));
-  statement_.exchange(soci::use(reasons_));
-  std::string query =
-      "INSERT INTO call_log (at, call_id, project, caller, operator_extension, outcome, customer_id, strategy, "
-      "reasons) VALUES (:at, :call_id, :project, :caller, :operator_extension, :outcome, :customer_id, :strategy, "
-      ":reasons)";
-  if (backend == Backend::postgresql) {
-    query += " RETURNING sequence";
-    statement_.exchange(soci::into(assigned_sequence_));
-  }
-  prepare(statement_, query);
+void CallValues::assign(const sdk::CallRecord& record) {
+  at = to_millis(record.at);
+  call_id = record.call_id;
+  project = record.project;
+  caller = record.caller;
+  operator_extension = record.operator_extension;
+  outcome = record.outcome;
+  customer_id = record.customer_id.value_or(0);
+  customer_id_indicator = record.customer_id ? soci::i_ok : soci::i_null;
+  strategy = record.strategy;
+  encode_reasons(record.reasons, reasons);
 }
 
-std::uint64_t CallAppend::execute(const sdk::CallRecord& record) {
-  at_ = to_millis(record.at);
-  call_id_ = record.call_id;
-  project_ = record.project;
-  caller_ = record.caller;
-  operator_extension_ = record.operator_extension;
-  outcome_ = record.outcome;
-  customer_id_ = record.customer_id.value_or(0);
-  customer_id_indicator_ = record.customer_id ? soci::i_ok : soci::i_null;
-  strategy_ = record.strategy;
-  reasons_ = encode_reasons(record.reasons);
-  statement_.execute(true);
-  return static_cast<std::uint64_t>(backend_ == Backend::postgresql ? assigned_sequence_
-                                                                    : last_insert_id(sql_, "call_log"));
+void CallValues::exchange_into(soci::statement& statement) {
+  statement.exchange(soci::use(at));
+  statement.exchange(soci::use(call_id));
+  statement.exchange(soci::use(project));
+  statement.exchange(soci::use(caller));
+  statement.exchange(soci::use(operator_extension));
+  statement.exchange(soci::use(outcome));
+  statement.exchange(soci::use(customer_id, customer_id_indicator));
+  statement.exchange(soci::use(strategy));
+  statement.exchange(soci::use(reasons));
+}
+
+CallAppend::CallAppend(soci::session& sql, Backend backend) : sql_(sql), backend_(backend) {}
+
+CallAppend::Chunk& CallAppend::chunk_of(std::size_t rows) {
+  auto& chunk = chunks_[static_cast<std::size_t>(std::countr_zero(rows))];
+  if (chunk) return *chunk;
+  chunk = std::make_unique<Chunk>(sql_);
+  // Every chunk statement binds the first `rows` of the same values.
+  for (std::size_t row = 0; row < rows; ++row) values_[row].exchange_into(chunk->statement);
+  std::string query = multi_row_insert(
+      "call_log", "at, call_id, project, caller, operator_extension, outcome, customer_id, strategy, reasons", rows);
+  if (backend_ == Backend::postgresql) {
+    // The sequences come back in the order of the VALUES rows, each drawn when its row is inserted.
+    query += " RETURNING sequence";
+    chunk->sequences.resize(rows);
+    chunk->statement.exchange(soci::into(chunk->sequences));
+  }
+  prepare(chunk->statement, query);
+  return *chunk;
+}
+
+void CallAppend::execute(std::span<sdk::CallRecord> records) {
+  while (!records.empty()) {
+    // The largest power of two that fits, up to max_rows: a batch takes as many statements as its size
+    // has binary digits (100 = 64 + 32 + 4), plus one for every further max_rows.
+    std::size_t rows = std::min(max_rows, std::bit_floor(records.size()));
+    auto part = records.first(rows);
+    for (std::size_t row = 0; row < rows; ++row) values_[row].assign(part[row]);
+    auto& chunk = chunk_of(rows);
+    if (backend_ == Backend::postgresql) {
+      chunk.sequences.resize(rows);
+      chunk.statement.execute(true);
+      if (chunk.sequences.size() != rows) throw soci::soci_error("call log insert returned no sequence for a row");
+      for (std::size_t row = 0; row < rows; ++row) part[row].sequence = static_cast<std::uint64_t>(chunk.sequences[row]);
+    } else {
+      chunk.statement.execute(true);
+      // The rows took consecutive rowids ending at the last one: the transaction holds the write lock,
+      // and AUTOINCREMENT gives each new row the highest rowid ever used plus one.
+      auto last = last_insert_id(sql_, "call_log");
+      for (std::size_t row = 0; row < rows; ++row)
+        part[row].sequence = static_cast<std::uint64_t>(last - static_cast<long long>(rows - 1 - row));
+    }
+    records = records.subspan(rows);
+  }
 }
 
 }  // namespace switchboard::plugins::soci_storage

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include <soci/soci.h>
 
@@ -126,22 +129,44 @@ class NoteInsert {
   soci::statement statement_;
 };
 
+// The columns of a call_log row as bound to INSERT, in column order. Assigned again for every row: the
+// strings keep their capacity, so a busy append allocates nothing per row.
+struct CallValues {
+  long long at = 0;
+  std::string call_id, project, caller, operator_extension;
+  int outcome = 0;
+  long long customer_id = 0;
+  soci::indicator customer_id_indicator = soci::i_null;
+  std::string strategy, reasons;
+
+  void assign(const sdk::CallRecord& record);
+  void exchange_into(soci::statement& statement);
+};
+
+// Call records inserted many to a statement, as RuleInsertBatch does: a statement per row cost SQLite a
+// statement start and an id query for every row. A batch goes in chunks of 64, 32, ... 1 rows, each chunk
+// size a statement prepared at its first use on the session; the records keep their order and get
+// consecutive ascending sequences. 64 rows of 9 values stay below 999 parameters.
 class CallAppend {
  public:
+  static constexpr std::size_t max_rows = 64;
+
   CallAppend(soci::session& sql, Backend backend);
-  std::uint64_t execute(const sdk::CallRecord& record);  // returns the assigned sequence
+  // Inserts the records in order and sets each one's sequence. Run inside the append's transaction.
+  void execute(std::span<sdk::CallRecord> records);
 
  private:
+  struct Chunk {
+    explicit Chunk(soci::session& sql) : statement(sql) {}
+    soci::statement statement;
+    std::vector<long long> sequences;  // PostgreSQL: RETURNING sequence
+  };
+  Chunk& chunk_of(std::size_t rows);  // rows: a power of two up to max_rows
+
   soci::session& sql_;
   Backend backend_;
-  long long at_ = 0;
-  std::string call_id_, project_, caller_, operator_extension_;
-  int outcome_ = 0;
-  long long customer_id_ = 0;
-  soci::indicator customer_id_indicator_ = soci::i_null;
-  std::string strategy_, reasons_;
-  long long assigned_sequence_ = 0;
-  soci::statement statement_;
+  std::array<CallValues, max_rows> values_;
+  std::array<std::unique_ptr<Chunk>, std::bit_width(max_rows)> chunks_;  // by log2(rows)
 };
 
 struct PreparedStatements {

@@ -116,6 +116,16 @@ TEST_F(SociStoragePostgres, AReaderFollowingTheCallLogMissesNoRecordWhileSession
   database.close();
 }
 
+TEST_F(SociStoragePostgres, CallBatchesOfEverySizeKeepTheirOrderAndConsecutiveSequences) {
+  store::ConnectionTarget target = *store::parse_connection(schema().connection()).target;
+  target.password = schema().server().password;
+  store::Database database(target, 2);
+  expect_call_batches_stored_in_order(database, 0);
+  EXPECT_EQ(database.delete_calls_through(938), 938u);
+  expect_call_batches_stored_in_order(database, 938);  // cleared sequences are never given again
+  database.close();
+}
+
 TEST_F(SociStoragePostgres, ImportedIdsAdvanceTheRuleSequence) {
   sdk::testing::FakeContext ctx("main", sdk::Category::storage);
   SociStorage storage(ctx, schema().settings());

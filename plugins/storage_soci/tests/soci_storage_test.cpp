@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -134,11 +135,41 @@ TEST(SociStorageCodec, OperatorsRoundTripAndRefuseWhatCannot) {
 }
 
 TEST(SociStorageCodec, ReasonsRoundTripExactly) {
+  std::string json;
   for (const std::vector<std::string>& reasons : std::vector<std::vector<std::string>>{
            {}, {""}, {"a", "b"}, {"line\nbreak", "tab\t\"quoted\"", "Čeština"}}) {
-    EXPECT_EQ(store::decode_reasons(store::encode_reasons(reasons)), reasons) << store::encode_reasons(reasons);
+    store::encode_reasons(reasons, json);
+    EXPECT_EQ(store::decode_reasons(json), reasons) << json;
   }
   EXPECT_THROW(store::decode_reasons("not json"), std::runtime_error);
+}
+
+// The stored format is what nlohmann::json's dump() wrote before the encoder was written by hand:
+// stored logs and exports depend on it, invalid UTF-8 (replaced by U+FFFD) included.
+TEST(SociStorageCodec, ReasonsAreEncodedByteForByteAsNlohmannJsonDumpsThem) {
+  auto dumped = [](const std::vector<std::string>& reasons) {
+    return nlohmann::json(reasons).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  std::vector<std::vector<std::string>> cases{
+      {}, {""}, {"", ""}, {"plain", "Čeština ŘÍČANY", "日本語", "emoji \xF0\x9F\x93\x9E"},
+      {"quote \" backslash \\ slash / del \x7F"}, {"\b\f\n\r\t\x01\x1f\x0b"},
+      {"overlong \xC0\xAF", "surrogate \xED\xA0\x80", "too high \xF4\x90\x80\x80", "cut \xE2\x82"},
+      {"lone continuation \x80 and lead \xC3", "valid \xC3\xA9"}};
+  std::string all_bytes;
+  for (int c = 0; c < 256; ++c) all_bytes += static_cast<char>(c);
+  cases.push_back({all_bytes});
+  std::mt19937 random(8);
+  for (int i = 0; i < 2000; ++i) {  // random bytes, mostly high ones, near-UTF-8 by chance
+    std::string text;
+    for (int k = static_cast<int>(random() % 12); k > 0; --k)
+      text += static_cast<char>(random() % 3 ? 0x80 + random() % 0x80 : random() % 0x80);
+    cases.push_back({"ok", text});
+  }
+  std::string json;
+  for (const auto& reasons : cases) {
+    store::encode_reasons(reasons, json);
+    ASSERT_EQ(json, dumped(reasons));
+  }
 }
 
 TEST(SociStorageCodec, FoldsCaseBeyondAscii) {
@@ -398,6 +429,15 @@ TEST(SociStorage, AWriteThatTheDatabaseRefusesHalfWayLeavesNothing) {
   EXPECT_EQ(written.error().message, "cannot write rules in " + file + ": poisoned note");
   EXPECT_EQ(count_rows(file, "rules"), 0);
   EXPECT_EQ(count_rows(file, "notes"), 0);
+}
+
+TEST(SociStorage, CallBatchesOfEverySizeKeepTheirOrderAndConsecutiveSequences) {
+  TemporaryFolder folder;
+  store::Database database(*store::parse_connection("sqlite3://" + folder.file("calls.db")).target, 2);
+  expect_call_batches_stored_in_order(database, 0);
+  EXPECT_EQ(database.delete_calls_through(938), 938u);
+  expect_call_batches_stored_in_order(database, 938);  // cleared sequences are never given again
+  database.close();
 }
 
 TEST(SociStorage, AReaderFollowingTheCallLogMissesNoRecordWhileSessionsAppend) {

@@ -150,6 +150,7 @@ struct FollowedLog {
 };
 inline FollowedLog follow_while_appending(switchboard::plugins::soci_storage::Database& database, int writers,
                                           int appends_each) {
+  constexpr std::size_t records_per_append = 67;  // several multi-row statements per append: 64 + 2 + 1
   FollowedLog result;
   std::atomic<int> running{writers};
   std::vector<std::vector<std::uint64_t>> sequences(static_cast<std::size_t>(writers));
@@ -159,7 +160,7 @@ inline FollowedLog follow_while_appending(switchboard::plugins::soci_storage::Da
       for (int i = 0; i < appends_each; ++i) {
         sdk::CallRecord record;
         record.call_id = std::to_string(w) + "-" + std::to_string(i);
-        for (const auto& stored : database.append_calls({record, record, record}))
+        for (const auto& stored : database.append_calls(std::vector<sdk::CallRecord>(records_per_append, record)))
           sequences[static_cast<std::size_t>(w)].push_back(stored.sequence);
       }
       --running;
@@ -180,10 +181,57 @@ inline FollowedLog follow_while_appending(switchboard::plugins::soci_storage::Da
     if (!std::is_sorted(own.begin(), own.end())) result.sequences_distinct_and_increasing_per_writer = false;
     all.insert(own.begin(), own.end());
   }
-  result.appended = static_cast<std::size_t>(writers * appends_each * 3);
+  result.appended = static_cast<std::size_t>(writers * appends_each) * records_per_append;
   if (all.size() != result.appended) result.sequences_distinct_and_increasing_per_writer = false;
   result.seen = seen.size();
   return result;
+}
+
+// Appends 938 records in batches around the sizes of the multi-row INSERTs (64 rows and the powers of two
+// below) and checks that every record gets the next sequence, from `after_sequence` + 1 on, in the order of
+// its batch, and that the log reads back exactly what was appended, in order.
+inline void expect_call_batches_stored_in_order(switchboard::plugins::soci_storage::Database& database,
+                                                std::uint64_t after_sequence) {
+  std::vector<sdk::CallRecord> appended;
+  std::uint64_t next_sequence = after_sequence + 1;
+  for (std::size_t size : {1, 2, 63, 64, 65, 100, 128, 512, 3}) {
+    std::vector<sdk::CallRecord> batch(size);
+    for (std::size_t i = 0; i < size; ++i) {
+      auto& record = batch[i];
+      auto n = appended.size() + i;
+      record.at = sdk::TimePoint(std::chrono::milliseconds(1'700'000'000'000 + static_cast<long long>(n)));
+      record.call_id = "call-" + std::to_string(n);
+      record.project = std::to_string(100 + n % 3);
+      record.caller = n % 5 ? "+420602" + std::to_string(100000 + n) : "";
+      record.operator_extension = n % 7 ? std::to_string(114 + n % 4) : "";
+      record.outcome = static_cast<sdk::OutcomeCode>(n % 12);
+      if (n % 4) record.customer_id = static_cast<std::int64_t>(n % 9);  // 0 included
+      record.strategy = "project_rules";
+      for (std::size_t k = 0; k < n % 5; ++k) record.reasons.push_back("reason " + std::to_string(k) + " \"of\"\n" + record.call_id);
+    }
+    auto stored = database.append_calls(batch);
+    ASSERT_EQ(stored.size(), size);
+    for (std::size_t i = 0; i < size; ++i) {
+      EXPECT_EQ(stored[i].sequence, next_sequence++) << "batch of " << size << ", record " << i;
+      EXPECT_EQ(stored[i].call_id, batch[i].call_id);
+    }
+    appended.insert(appended.end(), stored.begin(), stored.end());
+  }
+  auto read = database.read_calls(after_sequence, 10'000);
+  ASSERT_EQ(read.size(), appended.size());
+  for (std::size_t i = 0; i < read.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(read[i].sequence, appended[i].sequence);
+    EXPECT_EQ(read[i].at, appended[i].at);
+    EXPECT_EQ(read[i].call_id, appended[i].call_id);
+    EXPECT_EQ(read[i].project, appended[i].project);
+    EXPECT_EQ(read[i].caller, appended[i].caller);
+    EXPECT_EQ(read[i].operator_extension, appended[i].operator_extension);
+    EXPECT_EQ(read[i].outcome, appended[i].outcome);
+    EXPECT_EQ(read[i].customer_id, appended[i].customer_id);
+    EXPECT_EQ(read[i].strategy, appended[i].strategy);
+    EXPECT_EQ(read[i].reasons, appended[i].reasons);
+  }
 }
 
 // Runs one operation of `storage` on `ctx` to completion and returns what its callback received.
@@ -274,7 +322,9 @@ inline std::vector<std::int64_t> expect_mixed_write(sdk::testing::FakeContext& c
   std::vector<std::int64_t> assigned{summary->written[60].id, summary->written[75].id};
   std::set<std::int64_t> ids;
   for (std::size_t i = 0; i < count; ++i) {
-    if (rules[i].id) EXPECT_EQ(summary->written[i].id, rules[i].id) << "rule " << i;
+    if (rules[i].id) {
+      EXPECT_EQ(summary->written[i].id, rules[i].id) << "rule " << i;
+    }
     rules[i].id = summary->written[i].id;
     EXPECT_TRUE(ids.insert(rules[i].id).second) << "id " << rules[i].id << " twice";
     EXPECT_EQ(summary->written[i].callers_normalised, rules[i].callers_normalised) << "rule " << i;
