@@ -1,7 +1,10 @@
 #include "session_pool.hpp"
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <utility>
 
 #include <soci/postgresql/soci-postgresql.h>
@@ -48,7 +51,21 @@ void apply_session_settings(PooledSession& session) {
     // take no bound parameters; the value is an integer from the validated settings.
     sql << "PRAGMA busy_timeout = " + std::to_string(session.target.busy_timeout.count());
     std::string journal_mode;
-    sql << "PRAGMA journal_mode = WAL", soci::into(journal_mode);
+    // Switching a new file to WAL takes it for a moment, and there SQLite answers "locked" at once instead
+    // of waiting (its busy handler is skipped where waiting could deadlock): several hosts or tools opening
+    // a new database together retry here, for as long as the busy timeout.
+    const auto deadline = std::chrono::steady_clock::now() + session.target.busy_timeout;
+    for (;;) {
+      try {
+        sql << "PRAGMA journal_mode = WAL", soci::into(journal_mode);
+        break;
+      } catch (const soci::soci_error& error) {
+        if (std::string_view(error.what()).find("locked") == std::string_view::npos ||
+            std::chrono::steady_clock::now() >= deadline)
+          throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    }
     if (journal_mode != "wal")
       throw std::runtime_error("the database refused WAL journal mode (it reports '" + journal_mode +
                                "'); put it on a local file system");
