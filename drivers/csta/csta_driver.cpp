@@ -346,7 +346,7 @@ void CstaDriver::register_routes() {
     request(std::move(m), [this, device, generation = generation_](sdk::Result<Message> answer) {
       if (generation != generation_) return;
       if (answer)
-        route_registrations_[answer->route_register_req_id] = csta::normalise_device_id(device);
+        registered_routeing_devices_.insert(csta::normalise_device_id(device));
       else
         context_.logger().error("route registration refused device={} error=\"{}\" effect=\"calls to it are not routed\"",
                                 device, answer.error().message);
@@ -410,7 +410,7 @@ void CstaDriver::link_ready() {
   reported_unreachable_ = false;
   std::size_t monitored = monitors_.size();
   context_.logger().info("link up peer={} monitors={}/{} routeing_devices={}", link_->peer(), monitored,
-                         devices_.size(), route_registrations_.size());
+                         devices_.size(), registered_routeing_devices_.size());
   sdk::LinkEvent up;
   up.up = true;
   up.detail = "csta peer=" + link_->peer() + " monitors=" + std::to_string(monitored);
@@ -436,7 +436,7 @@ void CstaDriver::link_lost(const std::string& reason) {
   fail_pending(sdk::make_error(sdk::ErrorCode::unavailable, "pbx link lost: " + reason));
   held_.clear();
   monitors_.clear();
-  route_registrations_.clear();
+  registered_routeing_devices_.clear();
   routes_.clear();
   calls_by_route_.clear();
   for (auto& [device, watched] : devices_) {
@@ -660,7 +660,6 @@ void CstaDriver::on_event(const Message& message) {
   if (watched != devices_.end() && !message.connection.device.empty()) watched->second.raw = message.connection.device;
 
   const auto& call_id = message.connection.call_id;
-  bool routed_arrival = false;
   if (watched != devices_.end()) {
     auto& w = watched->second;
     switch (message.kind) {
@@ -678,12 +677,10 @@ void CstaDriver::on_event(const Message& message) {
         break;
     }
   }
-  if (message.kind == MessageKind::delivered && options_.mode == Mode::routeing) {
-    // A routeing device's calls reach the engine as RouteRequests; its Delivered would start them twice.
-    for (const auto& [id, routeing] : route_registrations_)
-      if (routeing == device) routed_arrival = true;
-  }
-  if ((message.kind == MessageKind::connection_cleared || message.kind == MessageKind::diverted)) {
+  // A routeing device's calls reach the engine as RouteRequests; its Delivered would start them twice.
+  const bool routed_arrival =
+      message.kind == MessageKind::delivered && registered_routeing_devices_.count(device) != 0;
+  if (message.kind == MessageKind::connection_cleared || message.kind == MessageKind::diverted) {
     auto route = routes_.find(call_id);
     if (route != routes_.end() && route->second.device == device) {
       calls_by_route_.erase(route->second.cross_ref);

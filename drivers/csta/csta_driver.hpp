@@ -150,7 +150,7 @@ class CstaDriver final : public sdk::PbxDriver {
   std::map<std::string, WatchedDevice> devices_;         // by normalised device id
   std::set<std::string> project_devices_;                 // the routing strategies' numbers: always idle
   std::unordered_map<std::string, std::string> monitors_;  // monitorCrossRefID → device
-  std::map<std::string, std::string> route_registrations_;  // routeRegisterReqID → routeing device
+  std::set<std::string> registered_routeing_devices_;       // RouteRegister accepted on this connection
   std::unordered_map<std::string, OpenRoute> routes_;     // by call id
   std::unordered_map<std::string, std::string> calls_by_route_;  // routingCrossRefID → call id
 };
