@@ -255,7 +255,7 @@ void CallEngine::start_call(const sdk::CallEvent& e, std::size_t strategy) {
   call->alerting_at = e.connection.device;
   auto request = make_request(call->id, call->dialled, call->caller, strategy);
   call->decision = wiring_.strategies[strategy].strategy->decide(request, devices_);
-  call->trail = call->decision.trail;
+  call->trail = std::move(call->decision.trail);  // the call's own trail grows from here
   auto& ref = *call;
   calls_.emplace(call->id, std::move(call));
   ctx_.logger().debug("call delivered call={} project={} caller={} targets={}", ref.id, ref.dialled,
@@ -328,7 +328,7 @@ void CallEngine::finish(Call& call, sdk::OutcomeCode outcome, const std::string&
   record.outcome = outcome;
   record.customer_id = call.decision.customer_id;
   record.strategy = wiring_.strategies[call.strategy].name;
-  record.reasons = call.trail;
+  record.reasons = std::move(call.trail);  // a finished call takes no more trail lines
   ctx_.logger().debug("call finished call={} project={} caller={} operator={} outcome={}", call.id, call.dialled,
                       call.caller.empty() ? "withheld" : call.caller, operator_extension.empty() ? "-" : operator_extension,
                       outcome);

@@ -217,7 +217,7 @@ void CstaDriver::start(sdk::Completion done) {
     for (auto& number : static_cast<sdk::RoutingStrategy*>(ref.instance)->numbers())
       if (std::find(projects.begin(), projects.end(), number) == projects.end()) projects.push_back(number);
   }
-  for (const auto& number : projects) project_devices_.insert(csta::normalise_device_id(number));
+  for (const auto& number : projects) project_devices_.emplace(csta::normalise_device_id(number));
   if (options_.mode == Mode::routeing) {
     if (!options_.routeing_devices) options_.routeing_devices = projects;
     monitor(*options_.routeing_devices, [](sdk::Status) {});
@@ -346,7 +346,7 @@ void CstaDriver::register_routes() {
     request(std::move(m), [this, device, generation = generation_](sdk::Result<Message> answer) {
       if (generation != generation_) return;
       if (answer)
-        registered_routeing_devices_.insert(csta::normalise_device_id(device));
+        registered_routeing_devices_.emplace(csta::normalise_device_id(device));
       else
         context_.logger().error("route registration refused device={} error=\"{}\" effect=\"calls to it are not routed\"",
                                 device, answer.error().message);
@@ -512,8 +512,15 @@ void CstaDriver::request(Message message, Answer answer, std::optional<milliseco
     answer(body.error());
     return;
   }
+  // Every invokeID of 0000-9998 waiting for an answer: refuse at once rather than search (an overloaded or
+  // silent switch would otherwise make each request scan ten thousand ids).
+  if (pending_.size() > csta::kMaxRequestInvokeId) {
+    answer(sdk::make_error(sdk::ErrorCode::busy, std::string(csta::to_string(message.kind)) +
+                                                     ": 9999 requests are waiting for the switch's answer"));
+    return;
+  }
   std::uint16_t id = invoke_ids_.next();
-  for (int tries = 0; pending_.count(id) && tries < 10'000; ++tries) id = invoke_ids_.next();
+  while (pending_.count(id)) id = invoke_ids_.next();
   if (!link_->send(id, *body)) {
     answer(sdk::make_error(sdk::ErrorCode::failed, std::string(csta::to_string(message.kind)) + ": not sent"));
     return;
@@ -545,7 +552,8 @@ void CstaDriver::fail_pending(const sdk::Error& error) {
 }
 
 void CstaDriver::on_frame(csta::Frame frame) {
-  auto decoded = csta::decode_message(frame.body);
+  Message& message = incoming_;
+  auto decoded = csta::decode_message(frame.body, message);
   if (!decoded) {
     context_.logger().warn("undecodable message invoke_id={:04} error=\"{}\" effect=\"connection reset\"",
                            frame.invoke_id, decoded.error().message);
@@ -553,7 +561,6 @@ void CstaDriver::on_frame(csta::Frame frame) {
     link_lost("undecodable message: " + decoded.error().message);
     return;
   }
-  Message& message = *decoded;
   if (frame.is_event()) {
     on_event(message);
   } else if (!is_answer(message.kind)) {
@@ -634,7 +641,7 @@ void CstaDriver::on_switch_request(std::uint16_t invoke_id, const Message& messa
 
 void CstaDriver::on_route_request(std::uint16_t invoke_id, const Message& message) {
   std::string call_id = message.connection.call_id.empty() ? message.routing_cross_ref_id : message.connection.call_id;
-  std::string device = csta::normalise_device_id(message.called_device);
+  std::string device(csta::normalise_device_id(message.called_device));
   routes_[call_id] = OpenRoute{message.route_register_req_id, message.routing_cross_ref_id, device, {}};
   calls_by_route_[message.routing_cross_ref_id] = call_id;
   // To the call engine a route request is a call arriving at the project number.
@@ -655,7 +662,7 @@ void CstaDriver::on_event(const Message& message) {
     context_.logger().trace("event ignored message={}", csta::to_string(message.kind));
     return;
   }
-  std::string device = device_of(message);
+  const std::string_view device = device_of(message);
   auto watched = devices_.find(device);
   if (watched != devices_.end() && !message.connection.device.empty()) watched->second.raw = message.connection.device;
 
@@ -691,16 +698,11 @@ void CstaDriver::on_event(const Message& message) {
   if (!routed_arrival) {
     auto event = csta::to_sdk_event(message, context_.instance_name(), context_.clock().now());
     if (event) {
-      auto& call = std::get<sdk::CallEvent>(*event);
-      call.connection.device = device;
-      call.calling = csta::normalise_device_id(call.calling);
-      call.called = csta::normalise_device_id(call.called);
-      call.redirecting = csta::normalise_device_id(call.redirecting);
-      call.other_device = csta::normalise_device_id(call.other_device);
+      std::get<sdk::CallEvent>(*event).connection.device = device;  // also when only the monitor names it
       publish(std::move(*event));
     }
   }
-  if (watched != devices_.end()) publish_state(device, watched->second);
+  if (watched != devices_.end()) publish_state(watched->first, watched->second);
 }
 
 // ----- monitors and device state ----------------------------------------------------------------------------
@@ -734,10 +736,10 @@ void CstaDriver::publish_state(const std::string& device, WatchedDevice& watched
   publish(std::move(event));
 }
 
-std::string CstaDriver::device_of(const Message& message) const {
+std::string_view CstaDriver::device_of(const Message& message) const {
   if (!message.connection.device.empty()) return csta::normalise_device_id(message.connection.device);
   auto monitor = monitors_.find(message.monitor_cross_ref_id);
-  return monitor == monitors_.end() ? std::string{} : monitor->second;
+  return monitor == monitors_.end() ? std::string_view{} : std::string_view(monitor->second);
 }
 
 std::string CstaDriver::raw_form(const std::string& device) const {
@@ -748,7 +750,7 @@ std::string CstaDriver::raw_form(const std::string& device) const {
 void CstaDriver::monitor(std::vector<std::string> devices, sdk::Completion done) {
   std::vector<std::string> added;
   for (const auto& raw : devices) {
-    auto device = csta::normalise_device_id(raw);
+    std::string device(csta::normalise_device_id(raw));
     if (device.empty()) continue;
     auto [it, inserted] = devices_.try_emplace(device);
     if (!inserted) continue;
@@ -832,7 +834,7 @@ void CstaDriver::snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSna
   Message m;
   m.kind = MessageKind::snapshot_device;
   m.device_id = raw_form(device);
-  request(std::move(m), [device = csta::normalise_device_id(device), done = std::move(done)](sdk::Result<Message> answer) {
+  request(std::move(m), [device = std::string(csta::normalise_device_id(device)), done = std::move(done)](sdk::Result<Message> answer) {
     if (!answer) {
       done(answer.error());
       return;

@@ -117,7 +117,8 @@ class CstaDriver final : public sdk::PbxDriver {
   void apply_snapshot(const std::string& device, const std::vector<csta::SnapshotEntry>& entries);
   void track(WatchedDevice& device, const std::string& call_id, std::optional<sdk::ConnectionState> state);
   void publish_state(const std::string& device, WatchedDevice& watched, bool always = false);
-  std::string device_of(const csta::Message& message) const;
+  // The normalised device an event is about; a view into the message or the monitor table.
+  std::string_view device_of(const csta::Message& message) const;
   std::string raw_form(const std::string& device) const;
 
   void on_route_request(std::uint16_t invoke_id, const csta::Message& message);
@@ -144,13 +145,14 @@ class CstaDriver final : public sdk::PbxDriver {
 
   csta::InvokeIdAllocator invoke_ids_;
   std::unordered_map<std::uint16_t, PendingRequest> pending_;
+  csta::Message incoming_;  // every frame is decoded into this one: its strings keep their buffers
   std::size_t opening_outstanding_ = 0;  // MonitorStart / SnapshotDevice answers awaited before LinkUp
   std::vector<sdk::Event> held_;         // call events that arrived while opening: published after LinkUp
 
-  std::map<std::string, WatchedDevice> devices_;         // by normalised device id
-  std::set<std::string> project_devices_;                 // the routing strategies' numbers: always idle
+  std::map<std::string, WatchedDevice, std::less<>> devices_;        // by normalised device id
+  std::set<std::string, std::less<>> project_devices_;               // the routing strategies' numbers: always idle
   std::unordered_map<std::string, std::string> monitors_;  // monitorCrossRefID → device
-  std::set<std::string> registered_routeing_devices_;       // RouteRegister accepted on this connection
+  std::set<std::string, std::less<>> registered_routeing_devices_;     // RouteRegister accepted on this connection
   std::unordered_map<std::string, OpenRoute> routes_;     // by call id
   std::unordered_map<std::string, std::string> calls_by_route_;  // routingCrossRefID → call id
 };

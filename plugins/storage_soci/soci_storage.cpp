@@ -179,7 +179,8 @@ void SociStorage::submit(const char* doing, std::function<void(Outcome)> done, W
   auto ticket = shared.next_ticket++;
   shared.pending.emplace(ticket, [done](sdk::Error error) { done(std::move(error)); });
   context_.offload(
-      [database = shared.database, work = std::move(work), doing]() -> Outcome {
+      // mutable: a work item may consume what it captured (the call records it appends), it runs once.
+      [database = shared.database, work = std::move(work), doing]() mutable -> Outcome {
         try {
           return work(*database);
         } catch (...) {
@@ -247,7 +248,7 @@ void SociStorage::list_notes(std::optional<std::string> project, sdk::ResultCall
 void SociStorage::append_calls(std::vector<sdk::CallRecord> records,
                                sdk::ResultCallback<std::vector<sdk::CallRecord>> done) {
   submit("append to the call log", std::move(done),
-         [records = std::move(records)](Database& db) { return db.append_calls(records); });
+         [records = std::move(records)](Database& db) mutable { return db.append_calls(std::move(records)); });
 }
 
 void SociStorage::read_calls(std::uint64_t after_sequence, std::size_t limit,

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -73,21 +74,26 @@ class PageCache {
   }
 };
 
-constexpr std::string_view kWhitespace = " \t\r\n";
+constexpr unsigned kParseOptions = pugi::parse_cdata | pugi::parse_escapes;
+
+// An inline test: find_first_not_of(" \t\r\n") calls memchr once per character, which showed in profiles.
+constexpr bool is_xml_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(kWhitespace);
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(kWhitespace);
-  return text.substr(first, last - first + 1);
+  while (!text.empty() && is_xml_space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_xml_space(text.back())) text.remove_suffix(1);
+  return text;
 }
 
 // "ns3:DeliveredEvent" → "DeliveredEvent". Matching by local name accepts every edition, any prefix
 // and no namespace at all; CSTA element names do not collide across the namespaces we accept.
 std::string_view local_name(const pugi::xml_node& node) {
-  std::string_view name = node.name();
-  const auto colon = name.rfind(':');
-  return colon == std::string_view::npos ? name : name.substr(colon + 1);
+  const char* name = node.name();
+  const char* local = name;
+  const char* end = name;
+  for (; *end; ++end)
+    if (*end == ':') local = end + 1;
+  return {local, static_cast<std::size_t>(end - local)};
 }
 
 pugi::xml_node child(const pugi::xml_node& parent, std::string_view name) {
@@ -113,26 +119,29 @@ pugi::xml_node descendant(const pugi::xml_node& parent, std::string_view name) {
   return {};
 }
 
-std::string text_of(const pugi::xml_node& node) { return std::string(trim(node.text().get())); }
+// Values are assigned into the message's existing strings: a driver decodes every frame into one Message,
+// so after the first few calls no field allocates.
+void assign_text(std::string& to, const pugi::xml_node& node) { to.assign(trim(node.text().get())); }
 
 // A device id is either the element's text or wrapped in <deviceIdentifier>; <notKnown/> or
 // <restricted/> (a withheld number) gives an empty id.
-std::string device_of(const pugi::xml_node& node) {
-  if (auto identifier = child(node, "deviceIdentifier")) return text_of(identifier);
-  if (first_element(node)) return {};
-  return text_of(node);
+void assign_device(std::string& to, const pugi::xml_node& node) {
+  if (auto identifier = child(node, "deviceIdentifier")) return assign_text(to, identifier);
+  if (first_element(node)) return to.clear();
+  assign_text(to, node);
 }
 
-sdk::CallRef connection_of(const pugi::xml_node& node) {
-  return {text_of(child(node, "callID")), device_of(child(node, "deviceID"))};
+void assign_connection(sdk::CallRef& to, const pugi::xml_node& node) {
+  assign_text(to.call_id, child(node, "callID"));
+  assign_device(to.device, child(node, "deviceID"));
 }
 
 void read_error(const pugi::xml_node& holder, Message& message) {
   if (auto category = first_element(holder)) {
-    message.error_category = std::string(local_name(category));
-    message.error_value = text_of(category);
+    message.error_category.assign(local_name(category));
+    assign_text(message.error_value, category);
   } else {
-    message.error_value = text_of(holder);
+    assign_text(message.error_value, holder);
   }
 }
 
@@ -187,10 +196,14 @@ constexpr KindName kKinds[] = {
 };
 
 MessageKind kind_of(std::string_view root) {
-  for (const auto& entry : kKinds) {
-    if (entry.name == root) return entry.kind;
-  }
-  return MessageKind::unknown;
+  // Looked up for every frame: hashed, not compared one by one.
+  static const std::unordered_map<std::string_view, MessageKind> kinds = [] {
+    std::unordered_map<std::string_view, MessageKind> map;
+    for (const auto& entry : kKinds) map.emplace(entry.name, entry.kind);
+    return map;
+  }();
+  auto it = kinds.find(root);
+  return it == kinds.end() ? MessageKind::unknown : it->second;
 }
 
 void read_snapshot(const pugi::xml_node& root, Message& message) {
@@ -199,20 +212,41 @@ void read_snapshot(const pugi::xml_node& root, Message& message) {
   for (auto info = data.first_child(); info; info = info.next_sibling()) {
     if (info.type() != pugi::node_element || local_name(info) != "snapshotDeviceResponseInfo") continue;
     SnapshotEntry entry;
-    entry.connection = connection_of(child(info, "connectionIdentifier"));
+    assign_connection(entry.connection, child(info, "connectionIdentifier"));
     // Editions wrap the state differently (compoundCallState, simpleCallState): find it anywhere.
     auto state = descendant(info, "localConnectionState");
     if (!state) state = descendant(info, "localConnectionInfo");
-    if (state) entry.state = parse_connection_state(text_of(state));
+    if (state) entry.state = parse_connection_state(trim(state.text().get()));
     message.snapshot.push_back(std::move(entry));
   }
 }
 
 void read_application_info(const pugi::xml_node& info, Message& message) {
-  message.application_id = text_of(child(info, "applicationID"));
+  assign_text(message.application_id, child(info, "applicationID"));
   if (auto specific = child(info, "applicationSpecificInfo")) {
-    message.user = text_of(descendant(specific, "user"));
-    message.password = text_of(descendant(specific, "password"));
+    assign_text(message.user, descendant(specific, "user"));
+    assign_text(message.password, descendant(specific, "password"));
+  }
+}
+
+// "newCall" → "new_call", written over `out` (see normalise_cause).
+void normalise_cause_into(std::string& out, std::string_view cause) {
+  // ECMA abbreviates; the SDK and logs spell it out.
+  if (cause == "destNotObtainable") {
+    out.assign("destination_not_obtainable");
+    return;
+  }
+  out.clear();
+  for (const char c : cause) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 'A' && byte <= 'Z') {
+      if (!out.empty() && out.back() != '_') out += '_';
+      out += static_cast<char>(byte - 'A' + 'a');
+    } else if (c == '-' || c == ' ') {
+      if (!out.empty() && out.back() != '_') out += '_';
+    } else {
+      out += c;
+    }
   }
 }
 
@@ -222,57 +256,57 @@ void read_fields(const pugi::xml_node& root, Message& message) {
     if (node.type() != pugi::node_element) continue;
     const std::string_view name = local_name(node);
     if (name == "monitorCrossRefID") {
-      message.monitor_cross_ref_id = text_of(node);
+      assign_text(message.monitor_cross_ref_id, node);
     } else if (name == "connection" || name == "establishedConnection" || name == "droppedConnection" ||
                name == "clearedCall" || name == "failedConnection" || name == "offeredConnection" ||
                name == "initiatedConnection" || name == "originatedConnection" ||
                name == "callToBeDiverted" || name == "activeCall" || name == "connectionToBeCleared" ||
                name == "routedCall" || name == "transferredCall") {
-      message.connection = connection_of(node);
+      assign_connection(message.connection, node);
     } else if (name == "transferredConnections") {
-      if (auto fresh = descendant(node, "newConnection")) message.connection = connection_of(fresh);
+      if (auto fresh = descendant(node, "newConnection")) assign_connection(message.connection, fresh);
     } else if (name == "primaryOldCall") {
-      message.old_connection = connection_of(node);
+      assign_connection(message.old_connection, node);
     } else if (name == "callingDevice") {
-      message.calling_device = device_of(node);
+      assign_device(message.calling_device, node);
     } else if (name == "calledDevice" || name == "currentRoute") {
-      message.called_device = device_of(node);
+      assign_device(message.called_device, node);
     } else if (name == "alertingDevice") {
-      message.alerting_device = device_of(node);
+      assign_device(message.alerting_device, node);
     } else if (name == "answeringDevice") {
-      message.answering_device = device_of(node);
+      assign_device(message.answering_device, node);
     } else if (name == "releasingDevice") {
-      message.releasing_device = device_of(node);
+      assign_device(message.releasing_device, node);
     } else if (name == "lastRedirectionDevice") {
-      message.last_redirection_device = device_of(node);
+      assign_device(message.last_redirection_device, node);
     } else if (name == "newDestination" || name == "transferredTo" || name == "routeSelected" ||
                name == "transferredToDevice") {
-      message.new_destination = device_of(node);
+      assign_device(message.new_destination, node);
     } else if (name == "monitorObject") {
       auto object = child(node, "deviceObject");
-      message.device_id = device_of(object ? object : node);
+      assign_device(message.device_id, object ? object : node);
     } else if (name == "snapshotObject" || name == "routeingDevice" || name == "routingDevice") {
-      message.device_id = device_of(node);
+      assign_device(message.device_id, node);
     } else if (name == "localConnectionInfo") {
-      message.local_connection_info = parse_connection_state(text_of(node));
+      message.local_connection_info = parse_connection_state(trim(node.text().get()));
     } else if (name == "cause") {
-      message.cause = normalise_cause(text_of(node));
+      normalise_cause_into(message.cause, trim(node.text().get()));
     } else if (name == "sessionID") {
-      message.session_id = text_of(node);
+      assign_text(message.session_id, node);
     } else if (name == "applicationInfo") {
       read_application_info(node, message);
     } else if (name == "requestedProtocolVersions") {
-      message.protocol_version = text_of(child(node, "protocolVersion"));
+      assign_text(message.protocol_version, child(node, "protocolVersion"));
     } else if (name == "actualProtocolVersion") {
-      message.protocol_version = text_of(node);
+      assign_text(message.protocol_version, node);
     } else if (name == "requestedSessionDuration" || name == "actualSessionDuration") {
-      message.session_duration = text_of(node);
+      assign_text(message.session_duration, node);
     } else if (name == "systemStatus") {
-      message.system_status = text_of(node);
+      assign_text(message.system_status, node);
     } else if (name == "routeRegisterReqID") {
-      message.route_register_req_id = text_of(node);
+      assign_text(message.route_register_req_id, node);
     } else if (name == "routingCrossRefID") {
-      message.routing_cross_ref_id = text_of(node);
+      assign_text(message.routing_cross_ref_id, node);
     } else if (name == "errorValue" || name == "errorCode") {
       read_error(node, message);
     } else if (name == "crossRefIDorSnapshotData") {
@@ -280,6 +314,20 @@ void read_fields(const pugi::xml_node& root, Message& message) {
     }
     // Anything else (servicesPermitted, extensions/privateData, vendor elements) is ignored on purpose.
   }
+}
+
+// Every field back to empty, each string keeping its buffer (assigning Message{} would free them all).
+void clear_keeping_capacity(Message& m) {
+  m.kind = MessageKind::unknown;
+  for (std::string* field :
+       {&m.root_name, &m.monitor_cross_ref_id, &m.connection.call_id, &m.connection.device, &m.old_connection.call_id,
+        &m.old_connection.device, &m.device_id, &m.calling_device, &m.called_device, &m.alerting_device,
+        &m.answering_device, &m.releasing_device, &m.last_redirection_device, &m.new_destination, &m.cause,
+        &m.session_id, &m.application_id, &m.user, &m.password, &m.protocol_version, &m.session_duration,
+        &m.system_status, &m.route_register_req_id, &m.routing_cross_ref_id, &m.error_category, &m.error_value})
+    field->clear();
+  m.local_connection_info.reset();
+  m.snapshot.clear();
 }
 
 // The encoding named in the XML declaration, or empty when there is no ASCII declaration.
@@ -349,25 +397,12 @@ std::optional<sdk::ConnectionState> parse_connection_state(std::string_view text
 }
 
 std::string normalise_cause(std::string_view cause) {
-  // ECMA abbreviates; the SDK and logs spell it out.
-  if (cause == "destNotObtainable") return "destination_not_obtainable";
   std::string out;
-  out.reserve(cause.size() + 4);
-  for (const char c : cause) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isupper(byte)) {
-      if (!out.empty() && out.back() != '_') out += '_';
-      out += static_cast<char>(std::tolower(byte));
-    } else if (c == '-' || c == ' ') {
-      if (!out.empty() && out.back() != '_') out += '_';
-    } else {
-      out += c;
-    }
-  }
+  normalise_cause_into(out, cause);
   return out;
 }
 
-sdk::Result<Message> decode_message(std::string_view body) {
+sdk::Status decode_message(std::string_view body, Message& message) {
   if (body.size() > kMaxFrameBytes) {
     return sdk::Error{sdk::ErrorCode::invalid_argument,
                       fmt::format("CSTA body of {} bytes exceeds the {}-byte limit", body.size(), kMaxFrameBytes)};
@@ -388,48 +423,54 @@ sdk::Result<Message> decode_message(std::string_view body) {
     body = converted;
   }
 
-  // parse_default has no parse_doctype: a DOCTYPE is skipped, and pugixml never expands entities other
-  // than the five predefined ones and character references, nor loads anything external (no XXE, no
-  // billion laughs). The body is bounded above, so no element can be larger than 64 KiB.
+  // No parse_doctype: a DOCTYPE is skipped, and pugixml never expands entities other than the five
+  // predefined ones and character references, nor loads anything external (no XXE, no billion laughs). The
+  // body is bounded above, so no element can be larger than 64 KiB. Only what we read is processed: text with
+  // its escapes and CDATA; line ends and attribute whitespace are left alone (values are trimmed, attributes
+  // never read).
   PageCache::install();
   // Parsed in place in a per-thread copy: load_buffer would allocate and copy the body once more.
   thread_local std::string scratch;
   scratch.assign(body.data(), body.size());
   pugi::xml_document document;
-  const auto parsed = document.load_buffer_inplace(scratch.data(), scratch.size(), pugi::parse_default, encoding);
+  const auto parsed = document.load_buffer_inplace(scratch.data(), scratch.size(), kParseOptions, encoding);
   if (!parsed) {
     return sdk::Error{sdk::ErrorCode::invalid_argument,
                       fmt::format("malformed CSTA XML at byte {}: {}", parsed.offset, parsed.description())};
   }
   const auto root = document.document_element();
-  // Filled in place: a Message is some thirty strings, and moving it into the Result twice showed in profiles.
-  sdk::Result<Message> result{Message{}};
-  Message& message = *result;
-  message.root_name = std::string(local_name(root));
+  clear_keeping_capacity(message);
+  message.root_name.assign(local_name(root));
   message.kind = kind_of(message.root_name);
   if (message.kind == MessageKind::csta_error_code) {
     read_error(root, message);
   } else if (message.kind != MessageKind::unknown) {
     read_fields(root, message);
   }
-  return result;
+  return {};
 }
 
-std::string normalise_device_id(std::string_view raw) {
+sdk::Result<Message> decode_message(std::string_view body) {
+  Message message;
+  auto status = decode_message(body, message);
+  if (!status) return status.error();
+  return message;
+}
+
+std::string_view normalise_device_id(std::string_view raw) {
   std::string_view id = trim(raw);
   // OpenScape: N<+15619231000>;noa=nk;… — the number sits between the angle brackets.
   if (id.size() > 2 && id[0] == 'N' && id[1] == '<') {
     auto close = id.find('>');
-    if (close != std::string_view::npos) return std::string(trim(id.substr(2, close - 2)));
+    if (close != std::string_view::npos) return trim(id.substr(2, close - 2));
   }
   for (std::string_view scheme : {"tel:", "sip:", "sips:"})
-    if (id.substr(0, scheme.size()) == scheme) {
+    if (id.starts_with(scheme)) {
       id.remove_prefix(scheme.size());
-      id = id.substr(0, id.find_first_of("@;"));
-      return std::string(id);
+      return id.substr(0, id.find_first_of("@;"));
     }
   // Avaya: 1001:CM1:10.0.0.1:0 — the extension before the first colon.
-  return std::string(id.substr(0, id.find(':')));
+  return id.substr(0, id.find(':'));
 }
 
 }  // namespace switchboard::csta

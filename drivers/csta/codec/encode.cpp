@@ -1,5 +1,6 @@
 #include <cctype>
 #include <chrono>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -365,48 +366,32 @@ sdk::Result<std::string> encode_message(const Message& m) {
 }
 
 std::optional<sdk::Event> to_sdk_event(const Message& m, std::string_view driver_name, sdk::TimePoint at) {
-  sdk::CallEvent event;
+  // The device at the other end, as each event names it.
+  std::pair<sdk::CallEventType, const std::string*> mapped;
   switch (m.kind) {
-    case MessageKind::delivered:
-      event.type = sdk::CallEventType::delivered;
-      event.other_device = m.alerting_device;
-      break;
-    case MessageKind::established:
-      event.type = sdk::CallEventType::established;
-      event.other_device = m.answering_device;
-      break;
-    case MessageKind::connection_cleared:
-      event.type = sdk::CallEventType::cleared;
-      event.other_device = m.releasing_device;
-      break;
-    case MessageKind::diverted:
-      event.type = sdk::CallEventType::diverted;
-      event.other_device = m.new_destination;
-      break;
-    case MessageKind::failed:
-      event.type = sdk::CallEventType::failed;
-      event.other_device = m.called_device;
-      break;
-    case MessageKind::transferred:
-      event.type = sdk::CallEventType::transferred;
-      event.other_device = m.new_destination;
-      break;
-    case MessageKind::originated:
-      event.type = sdk::CallEventType::originated;
-      event.other_device = m.calling_device;
-      break;
-    default:
-      return std::nullopt;
+    case MessageKind::delivered: mapped = {sdk::CallEventType::delivered, &m.alerting_device}; break;
+    case MessageKind::established: mapped = {sdk::CallEventType::established, &m.answering_device}; break;
+    case MessageKind::connection_cleared: mapped = {sdk::CallEventType::cleared, &m.releasing_device}; break;
+    case MessageKind::diverted: mapped = {sdk::CallEventType::diverted, &m.new_destination}; break;
+    case MessageKind::failed: mapped = {sdk::CallEventType::failed, &m.called_device}; break;
+    case MessageKind::transferred: mapped = {sdk::CallEventType::transferred, &m.new_destination}; break;
+    case MessageKind::originated: mapped = {sdk::CallEventType::originated, &m.calling_device}; break;
+    default: return std::nullopt;
   }
-  event.driver = std::string(driver_name);
-  event.connection = m.connection;
-  event.calling = m.calling_device;
-  event.called = m.called_device;
-  event.redirecting = m.last_redirection_device;
+  std::optional<sdk::Event> out{std::in_place, std::in_place_type<sdk::CallEvent>};
+  auto& event = std::get<sdk::CallEvent>(*out);
+  event.type = mapped.first;
+  event.other_device = normalise_device_id(*mapped.second);
+  event.driver = driver_name;
+  event.connection.call_id = m.connection.call_id;
+  event.connection.device = normalise_device_id(m.connection.device);
+  event.calling = normalise_device_id(m.calling_device);
+  event.called = normalise_device_id(m.called_device);
+  event.redirecting = normalise_device_id(m.last_redirection_device);
   event.cause = m.cause;
   event.local_state = m.local_connection_info.value_or(sdk::ConnectionState::null);
   event.at = at == sdk::TimePoint{} ? std::chrono::system_clock::now() : at;
-  return sdk::Event{std::move(event)};
+  return out;
 }
 
 }  // namespace switchboard::csta

@@ -118,13 +118,17 @@ struct Message {
 // with its offset, body over 65535 bytes, an encoding we cannot convert. An unrecognised but well-formed
 // root gives kind unknown (with root_name), not an error: the driver logs and ignores it.
 sdk::Result<Message> decode_message(std::string_view body);
+// The same into an existing Message, reusing its strings' buffers (the driver's path: no allocation per
+// frame once warm). On error `message` holds no meaningful value.
+sdk::Status decode_message(std::string_view body, Message& message);
 
 // The XML body for `message.kind` (root in the ed3 or ECMA-354 namespace, every text value escaped).
 // Kinds the driver and the simulator never send (offered, transferred, …) fail with not_supported.
 sdk::Result<std::string> encode_message(const Message& message);
 
 // The SDK event a call event becomes (delivered, established, connection_cleared, diverted, failed,
-// transferred, originated); nullopt for every other kind. `at` is the receive time (default: now).
+// transferred, originated), device ids normalised (normalise_device_id); nullopt for every other kind. `at`
+// is the receive time (default: now).
 std::optional<sdk::Event> to_sdk_event(const Message& message, std::string_view driver_name,
                                        sdk::TimePoint at = {});
 
@@ -134,7 +138,8 @@ std::string normalise_cause(std::string_view cause);
 // A device identifier as the PBX wrote it, reduced to the number used for matching (guide pitfall 7):
 // "N<+15619231000>;noa=nk;displayNumber=…" → "+15619231000", "1001:CM1:10.0.0.1:0" → "1001",
 // "tel:+420602123456" → "+420602123456", "sip:115@pbx" → "115". Plain numbers come back unchanged.
-std::string normalise_device_id(std::string_view raw);
+// The result is a part of `raw`: keep `raw` alive while using it.
+std::string_view normalise_device_id(std::string_view raw);
 
 std::optional<sdk::ConnectionState> parse_connection_state(std::string_view text) noexcept;
 const char* to_string(sdk::ConnectionState state) noexcept;

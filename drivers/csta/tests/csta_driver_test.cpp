@@ -456,6 +456,21 @@ TEST(CstaDriver, ARequestWithoutAnswerTimesOut) {
   EXPECT_EQ(result->error().code, sdk::ErrorCode::timeout);
 }
 
+// 9999 unanswered requests hold every invokeID: the next one is refused at once, and an answer frees an id.
+TEST(CstaDriver, WhenEveryInvokeIdWaitsTheNextRequestIsRefusedAsBusy) {
+  Harness h({{"request_timeout", ConfigNode("1h")}, {"heartbeat_interval", ConfigNode("1h")}});
+  h.bring_up({"100"});
+  std::size_t answered = 0;
+  for (int i = 0; i < 9999; ++i)
+    h.driver->deflect({"c" + std::to_string(i), "100"}, "114", [&](sdk::Status) { ++answered; });
+  std::optional<sdk::Status> refused;
+  h.driver->deflect({"late", "100"}, "114", [&](sdk::Status s) { refused = s; });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error().code, sdk::ErrorCode::busy);
+  EXPECT_NE(refused->error().message.find("9999 requests"), std::string::npos) << refused->error().message;
+  EXPECT_EQ(answered, 0u);
+}
+
 TEST(CstaDriver, ASilentSwitchIsDetectedWithinTheKeepAliveMisses) {
   Harness h;  // 1s interval, 3 misses
   h.bring_up({"100"});

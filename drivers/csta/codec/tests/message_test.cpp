@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 #include <variant>
 
 #include "codec/framing.hpp"
@@ -176,6 +178,21 @@ const RoundTrip kRoundTrips[] = {
 
 INSTANTIATE_TEST_SUITE_P(Messages, MessageRoundTrip, ::testing::ValuesIn(kRoundTrips),
                          [](const auto& info) { return std::string(info.param.root); });
+
+// The driver decodes every frame into one Message: nothing of an earlier message may show through.
+TEST(DecodeMessage, IntoAReusedMessageLeavesNothingOfTheLastOne) {
+  std::vector<std::string> bodies;
+  for (const auto& sample : kRoundTrips) bodies.push_back(encode_message(sample.message).value());
+  Message reused;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& body : bodies) {
+      ASSERT_TRUE(decode_message(body, reused));
+      EXPECT_EQ(reused, decoded(body)) << body;
+    }
+    std::reverse(bodies.begin(), bodies.end());
+  }
+  EXPECT_FALSE(decode_message("<DeliveredEvent>", reused));
+}
 
 TEST(EncodeMessage, UsesEd3NamespaceAndEcma354ForTheSession) {
   Message monitor;
@@ -399,10 +416,11 @@ TEST(ToSdkEvent, DeliveredBecomesACallEvent) {
   const auto& call = std::get<sdk::CallEvent>(*event);
   EXPECT_EQ(call.type, sdk::CallEventType::delivered);
   EXPECT_EQ(call.driver, "hicom-main");
-  EXPECT_EQ(ids(call.connection), ids(sdk::CallRef{"FF0001000000", "N<+15619231002>"}));
-  EXPECT_EQ(call.calling, "N<+15619231000>;noa=nk");
+  // Device ids normalised for matching, as the driver publishes them.
+  EXPECT_EQ(ids(call.connection), ids(sdk::CallRef{"FF0001000000", "+15619231002"}));
+  EXPECT_EQ(call.calling, "+15619231000");
   EXPECT_EQ(call.called, "200");
-  EXPECT_EQ(call.other_device, "N<+15619231002>");
+  EXPECT_EQ(call.other_device, "+15619231002");
   EXPECT_EQ(call.cause, "new_call");
   EXPECT_EQ(call.local_state, ConnectionState::alerting);
   EXPECT_EQ(call.at, at);
