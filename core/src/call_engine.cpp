@@ -1,11 +1,14 @@
 #include "switchboard/core/call_engine.hpp"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "call_log_pipeline.hpp"
+#include "switchboard/sdk/call_log_format.hpp"
 
 namespace switchboard::core {
 
@@ -45,12 +48,31 @@ struct CallEngine::Call {
   bool finished = false;  // the record is written; the engine only waits for the call to clear
   sdk::Timer ring_timer;
   std::vector<std::string> trail;
+  bool waiting = false;  // queued by its strategy until a target is free (Action::queue)
+  std::chrono::steady_clock::time_point waiting_since{};
+  sdk::Timer unanswered_timer;  // the strategy's unanswered-call policy
+  bool missed = false;          // already on an agent's missed-call list
 };
+
+namespace {
+constexpr sdk::OutcomeCode outcome_caller_hung_up = 11;
+constexpr sdk::OutcomeCode outcome_ended_unanswered = 12;
+constexpr std::chrono::milliseconds waiting_recheck{500};
+
+long long whole_seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+}
+}  // namespace
 
 CallEngine::CallEngine(sdk::Context& context, NumberPlan plan, EngineWiring wiring)
     : ctx_(context), plan_(std::move(plan)), wiring_(std::move(wiring)) {
   for (std::size_t i = 0; i < wiring_.strategies.size(); ++i)
     for (const auto& number : wiring_.strategies[i].strategy->numbers()) routes_.emplace(number, i);
+  // Optional interfaces (SDK 1.1) a strategy may implement beside RoutingStrategy.
+  for (const auto& s : wiring_.strategies) {
+    hunt_groups_.push_back(dynamic_cast<sdk::HuntGroups*>(s.strategy));
+    call_policies_.push_back(dynamic_cast<sdk::CallPolicies*>(s.strategy));
+  }
   const EngineWiring::Storage* log_storage = nullptr;
   for (const auto& s : wiring_.storages)
     if (s.name == wiring_.call_log_storage) log_storage = &s;
@@ -134,7 +156,11 @@ void CallEngine::monitor_devices() {
 void CallEngine::stop(sdk::Completion done) {
   running_ = false;
   subscription_.reset();
-  for (auto& [_, call] : calls_) call->ring_timer.reset();
+  waiting_tick_.reset();
+  for (auto& [_, call] : calls_) {
+    call->ring_timer.reset();
+    call->unanswered_timer.reset();
+  }
   call_log_->flush([this, done = std::move(done)](sdk::Status s) {
     call_log_->close();
     done(std::move(s));
@@ -149,8 +175,12 @@ const EngineWiring::Driver* CallEngine::driver_named(const std::string& name) co
 
 void CallEngine::handle(const sdk::Event& event) {
   auto now = ctx_.clock().steady_now();
+  // Strategies see every event first, so their own state (wrap-up, waiting lists) is current when the
+  // engine asks them to decide because of it.
+  for (const auto& s : wiring_.strategies) s.strategy->observe(event);
   if (const auto* d = std::get_if<sdk::DeviceEvent>(&event)) {
     devices_.set(d->device, d->state, now);
+    if (running_ && !waiting_.empty()) reconsider_waiting();
   } else if (const auto* l = std::get_if<sdk::LinkEvent>(&event)) {
     link_up_[l->driver] = l->up;
     if (!l->up) {
@@ -211,7 +241,8 @@ void CallEngine::handle_call(const sdk::CallEvent& e) {
     case sdk::CallEventType::established: {
       devices_.set(device, sdk::DeviceState::busy, now);
       if (!call || call->finished) return;
-      if (device == call->offered_to && call->current) {
+      // Answered where it was offered, or by one of the phones a PBX hunt group rang for it (ring-all).
+      if (call->current && device != call->dialled) {
         call->trail.push_back(fmt::format("{} answered", device));
         finish(*call, call->current->outcome, device);
       }
@@ -230,16 +261,31 @@ void CallEngine::handle_call(const sdk::CallEvent& e) {
       return;
     case sdk::CallEventType::cleared: {
       devices_.set(device, sdk::DeviceState::idle, now);
-      if (!call) return;
+      if (!call) {
+        if (!waiting_.empty()) reconsider_waiting();
+        return;
+      }
       if (!call->finished) {
-        call->trail.push_back(fmt::format("caller hung up while {} rang", call->alerting_at));
-        finish(*call, 11, "");
+        if (call->waiting) {
+          std::erase(waiting_, call->id);
+          call->trail.push_back(
+              fmt::format("caller hung up after waiting {}s in the queue", whole_seconds(now - call->waiting_since)));
+        } else {
+          call->trail.push_back(fmt::format("caller hung up while {} rang", call->alerting_at));
+        }
+        finish(*call, outcome_caller_hung_up, "");
       }
       calls_.erase(call->id);
+      if (!waiting_.empty()) reconsider_waiting();
       return;
     }
-    case sdk::CallEventType::transferred:
     case sdk::CallEventType::originated:
+      // A member dialling its group's join or leave code (seed 6.1: 401 SAESPR, 402 SAASPR).
+      for (auto* groups : hunt_groups_)
+        if (groups)
+          if (auto code = groups->membership_code(e.called)) return on_dial_code(e, *code);
+      return;
+    case sdk::CallEventType::transferred:
       return;
   }
 }
@@ -260,11 +306,223 @@ void CallEngine::start_call(const sdk::CallEvent& e, std::size_t strategy) {
   calls_.emplace(call->id, std::move(call));
   ctx_.logger().debug("call delivered call={} project={} caller={} targets={}", ref.id, ref.dialled,
                       ref.caller.empty() ? "withheld" : ref.caller, ref.decision.targets.size());
-  if (ref.decision.action == sdk::RoutingDecision::Action::clear) {
-    finish(ref, ref.decision.outcome_when_exhausted, "");
+  if (auto* policies = call_policies_[strategy])
+    if (auto policy = policies->unanswered(ref.dialled))
+      ref.unanswered_timer = ctx_.call_after(policy->after, [this, id = ref.id] { unanswered(id); });
+  take_decision(ref);
+}
+
+void CallEngine::take_decision(Call& call) {
+  switch (call.decision.action) {
+    case sdk::RoutingDecision::Action::clear:
+      end_call(call, call.decision.outcome_when_exhausted, "call ended as the strategy decided");
+      return;
+    case sdk::RoutingDecision::Action::queue:
+      wait_in_queue(call);
+      return;
+    case sdk::RoutingDecision::Action::offer:
+      call.next_target = 0;
+      offer_next(call);
+      return;
+  }
+}
+
+void CallEngine::wait_in_queue(Call& call) {
+  if (!call.waiting) {
+    call.waiting = true;
+    call.waiting_since = ctx_.clock().steady_now();
+    waiting_.push_back(call.id);
+  }
+  if (!waiting_tick_)
+    waiting_tick_ = ctx_.call_after(waiting_recheck, [this] {
+      waiting_tick_.reset();
+      reconsider_waiting();
+    });
+}
+
+// Asks again for every waiting call, oldest first: a device changed state, a call ended, a member joined,
+// or the periodic recheck (a wrap-up that ends changes no device). Only the answer that ends the wait goes
+// into the call's trail.
+void CallEngine::reconsider_waiting() {
+  const auto ids = waiting_;
+  for (const auto& id : ids) {
+    auto it = calls_.find(id);
+    if (it == calls_.end() || !it->second->waiting || it->second->finished) {
+      std::erase(waiting_, id);
+      continue;
+    }
+    Call& call = *it->second;
+    auto request = make_request(call.id, call.dialled, call.caller, call.strategy);
+    auto decision = wiring_.strategies[call.strategy].strategy->decide(request, devices_);
+    if (decision.action == sdk::RoutingDecision::Action::queue) continue;
+    call.waiting = false;
+    std::erase(waiting_, id);
+    call.trail.push_back(
+        fmt::format("waited {}s in the queue", whole_seconds(ctx_.clock().steady_now() - call.waiting_since)));
+    for (auto& line : decision.trail) call.trail.push_back(std::move(line));
+    decision.trail.clear();
+    call.current = nullptr;  // pointed into the old decision's targets
+    call.decision = std::move(decision);
+    take_decision(call);
+  }
+  if (!waiting_.empty() && !waiting_tick_) wait_in_queue(*calls_.at(waiting_.front()));
+}
+
+void CallEngine::end_call(Call& call, sdk::OutcomeCode outcome, const std::string& why) {
+  if (call.waiting) {
+    call.waiting = false;
+    std::erase(waiting_, call.id);
+  }
+  call.trail.push_back(why);
+  clear_at_pbx(call.driver, {call.id, call.alerting_at});
+  finish(call, outcome, "");
+}
+
+void CallEngine::unanswered(const std::string& call_id) {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end() || it->second->finished) return;
+  Call& call = *it->second;
+  auto policy = call_policies_[call.strategy]->unanswered(call.dialled);
+  if (!policy) return;
+  auto after = std::chrono::duration_cast<std::chrono::seconds>(policy->after).count();
+  if (policy->action == sdk::UnansweredPolicy::Action::notify) {
+    call.trail.push_back(fmt::format("unanswered after {}s: on {}'s missed-call list", after, policy->agent));
+    record_missed(call);
     return;
   }
-  offer_next(ref);
+  call.ring_timer.reset();
+  end_call(call, outcome_ended_unanswered, fmt::format("unanswered after {}s: call ended by the policy", after));
+}
+
+void CallEngine::record_missed(Call& call) {
+  if (call.missed) return;
+  auto policy = call_policies_[call.strategy] ? call_policies_[call.strategy]->unanswered(call.dialled) : std::nullopt;
+  if (!policy || policy->action != sdk::UnansweredPolicy::Action::notify) return;
+  call.missed = true;
+  const auto* storage = record_storage();
+  if (!storage) {
+    ctx_.logger().warn("missed call not kept call={} agent={} error=\"no storage\"", call.id, policy->agent);
+    return;
+  }
+  sdk::MissedCall missed;
+  missed.at = call.arrived;
+  missed.number = call.dialled;
+  missed.caller = call.caller;
+  missed.agent_extension = policy->agent;
+  missed.customer_id = call.decision.customer_id;
+  auto done = ctx_.on_strand([this, id = call.id, agent = policy->agent](sdk::Result<sdk::MissedCall> stored) {
+    if (!stored)
+      ctx_.logger().error("missed call not kept call={} agent={} error=\"{}\"", id, agent, stored.error().message);
+  });
+  sdk::asio::post(*storage->strand, [s = storage->storage, missed = std::move(missed), done = std::move(done)]() mutable {
+    s->add_missed(std::move(missed), std::move(done));
+  });
+}
+
+const EngineWiring::Storage* CallEngine::record_storage() const {
+  for (const auto& s : wiring_.storages)
+    if (s.name == wiring_.call_log_storage) return &s;
+  return nullptr;
+}
+
+void CallEngine::clear_at_pbx(const std::string& driver_name, sdk::CallRef call) {
+  const auto* driver = driver_named(driver_name);
+  if (!driver) return;
+  auto done = ctx_.on_strand([this, call](sdk::Status status) {
+    if (!status.ok())
+      ctx_.logger().warn("call not cleared call={} device={} error=\"{}\"", call.call_id, call.device,
+                         status.error().message);
+  });
+  sdk::asio::post(*driver->strand, [d = driver->driver, call, done = std::move(done)]() mutable {
+    d->clear(call, std::move(done));
+  });
+}
+
+// ----- SA groups: membership and the PBX command log --------------------------------------------------
+
+void CallEngine::on_dial_code(const sdk::CallEvent& e, sdk::MembershipCode code) {
+  const std::string& member = e.connection.device;
+  const bool join = code == sdk::MembershipCode::join;
+  auto status = set_membership(member, join, "dial code " + e.called);
+  if (!status.ok())
+    ctx_.logger().warn("dial code ignored device={} code={} error=\"{}\"", member, e.called, status.error().message);
+  clear_at_pbx(e.driver, e.connection);  // the feature call itself ends here, as the PBX's own would
+}
+
+sdk::Status CallEngine::set_membership(const std::string& member, bool join, const std::string& actor) {
+  bool member_somewhere = false;
+  for (auto* groups : hunt_groups_) {
+    if (!groups) continue;
+    for (const auto& group : groups->groups_of(member)) {
+      if (!groups->set_joined(group, member, join)) continue;
+      member_somewhere = true;
+      ctx_.logger().info("group membership member={} group={} {} by=\"{}\"", member, group, join ? "joined" : "left",
+                         actor);
+      send_membership(member, group, join, actor);
+    }
+  }
+  if (!member_somewhere)
+    return sdk::make_error(sdk::ErrorCode::not_found, member + " is no member of any SA group");
+  if (join && !waiting_.empty()) reconsider_waiting();
+  return {};
+}
+
+void CallEngine::send_membership(const std::string& member, const std::string& group, bool join,
+                                 const std::string& actor) {
+  auto command = fmt::format("set_agent_state device={} group={} state={}", member, group,
+                             join ? "logged_in" : "logged_out");
+  const auto* driver = driver_named("");
+  if (!driver) return log_command("-", actor, command, sdk::make_error(sdk::ErrorCode::unavailable, "no pbx driver"));
+  if (!driver->driver->capabilities().agent_state)
+    return log_command(driver->name, actor, command,
+                       sdk::make_error(sdk::ErrorCode::not_supported, "the driver cannot set agent state"));
+  auto done = ctx_.on_strand([this, name = driver->name, actor, command](sdk::Status status) {
+    log_command(name, actor, command, status);
+  });
+  sdk::asio::post(*driver->strand, [d = driver->driver, member, group, join, done = std::move(done)]() mutable {
+    d->set_agent_state(member, group, join ? sdk::AgentState::logged_in : sdk::AgentState::logged_out, std::move(done));
+  });
+}
+
+// Seed 6.1 g: every command sent to the PBX for SA groups goes to LOG_SA.TXT; here also to the audit table.
+// The file is only ever appended to.
+void CallEngine::log_command(const std::string& driver, const std::string& actor, const std::string& command,
+                             const sdk::Status& result) {
+  const auto at = ctx_.clock().now();
+  const std::string outcome = result.ok() ? "ok" : "error: " + result.error().message;
+  ctx_.logger().log(result.ok() ? sdk::LogLevel::info : sdk::LogLevel::warn,
+                    "pbx command driver={} by=\"{}\" command=\"{}\" result=\"{}\"", driver, actor, command, outcome);
+  if (!wiring_.command_log.empty()) {
+    std::error_code ignored;
+    std::filesystem::create_directories(std::filesystem::path(wiring_.command_log).parent_path(), ignored);
+    std::ofstream out(wiring_.command_log, std::ios::app | std::ios::binary);
+    out << sdk::seed_timestamp(at) << ';' << sdk::seed_field(driver) << ';' << sdk::seed_field(actor) << ';'
+        << sdk::seed_field(command) << ';' << sdk::seed_field(outcome) << ";\n";
+    if (!out) ctx_.logger().error("pbx command log not written file={}", wiring_.command_log);
+  }
+  const auto* storage = record_storage();
+  if (!storage) return;
+  sdk::AuditRecord record;
+  record.at = at;
+  record.instance = driver;
+  record.actor = actor;
+  record.command = command;
+  record.result = outcome;
+  record.ok = result.ok();
+  auto done = ctx_.on_strand([this](sdk::Status status) {
+    if (!status.ok()) ctx_.logger().error("audit not stored error=\"{}\"", status.error().message);
+  });
+  sdk::asio::post(*storage->strand, [s = storage->storage, record = std::move(record), done = std::move(done)]() mutable {
+    s->append_audit({std::move(record)}, std::move(done));
+  });
+}
+
+std::vector<sdk::GroupStatus> CallEngine::group_status() const {
+  std::vector<sdk::GroupStatus> all;
+  for (auto* groups : hunt_groups_)
+    if (groups)
+      for (auto& g : groups->group_status()) all.push_back(std::move(g));
+  return all;
 }
 
 void CallEngine::offer_next(Call& call) {
@@ -319,6 +577,14 @@ void CallEngine::offer_next(Call& call) {
 void CallEngine::finish(Call& call, sdk::OutcomeCode outcome, const std::string& operator_extension) {
   call.finished = true;
   call.ring_timer.reset();
+  call.unanswered_timer.reset();
+  // Not answered at all (given up, hung up, ended): on the policy's agent's missed-call list too.
+  if (operator_extension.empty() && outcome != outcome_ended_unanswered && !call.missed && call_policies_[call.strategy])
+    if (auto policy = call_policies_[call.strategy]->unanswered(call.dialled);
+        policy && policy->action == sdk::UnansweredPolicy::Action::notify) {
+      call.trail.push_back(fmt::format("not answered: on {}'s missed-call list", policy->agent));
+      record_missed(call);
+    }
   sdk::CallRecord record;
   record.at = call.arrived;
   record.call_id = call.id;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "switchboard/core/call_commands.hpp"
+#include "switchboard/core/group_commands.hpp"
 #include "switchboard/core/call_engine.hpp"
 #include "switchboard/core/csta_commands.hpp"
 #include "switchboard/core/host_config.hpp"
@@ -419,6 +420,42 @@ int run_cli(int argc, char** argv) {
   calllog_export_cmd->callback([&] {
     result = calllog_export(calllog_options);
   });
+
+  GroupsOptions groups_options;
+  auto* groups = app.add_subcommand("groups", "SA (hunt) groups of the running host, through its control socket");
+  groups->require_subcommand(1);
+  auto* groups_status = groups->add_subcommand("status", "Each group: members joined or left, calls waiting");
+  add_config(groups_status, groups_options.config_file);
+  add_plugin_dir(groups_status, groups_options.plugin_dirs);
+  groups_status->callback([&] {
+    groups_options.action = "status";
+    result = groups_command(groups_options);
+  });
+  for (const char* action : {"login", "logout"}) {
+    auto* change = groups->add_subcommand(
+        action, std::string(action) == "login"
+                    ? "EXT joins every SA group it belongs to (as dialling the join code, 401), sent to the PBX"
+                    : "EXT leaves every SA group it belongs to (as dialling the leave code, 402), sent to the PBX");
+    change->add_option("extension", groups_options.extension, "The member's extension")->required()->type_name("EXT");
+    add_config(change, groups_options.config_file);
+    add_plugin_dir(change, groups_options.plugin_dirs);
+    change->callback([&, action] {
+      groups_options.action = action;
+      result = groups_command(groups_options);
+    });
+  }
+
+  MissedListOptions missed_options;
+  auto* missed = app.add_subcommand("missed", "Unanswered calls kept on agents' missed-call lists");
+  missed->require_subcommand(1);
+  auto* missed_list_cmd = missed->add_subcommand("list", "The missed calls, oldest first");
+  add_config(missed_list_cmd, missed_options.config_file);
+  missed_list_cmd->add_option("--agent", missed_options.agent, "Only this agent's (extension)")->type_name("EXT");
+  missed_list_cmd->add_option("--storage", missed_options.storage, "Storage instance (default: the only one)")
+      ->type_name("NAME");
+  missed_list_cmd->add_flag("--json", missed_options.json, "One JSON object per line");
+  add_plugin_dir(missed_list_cmd, missed_options.plugin_dirs);
+  missed_list_cmd->callback([&] { result = missed_list(missed_options); });
 
   std::vector<std::string> trace_files;
   auto* csta = app.add_subcommand("csta", "CSTA XML tools for integrators");

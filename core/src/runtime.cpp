@@ -10,6 +10,7 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include "control_server.hpp"
 #include "switchboard/core/alert_rules.hpp"
 #include "switchboard/core/call_engine.hpp"
 #include "switchboard/core/event_hub.hpp"
@@ -431,6 +432,7 @@ sdk::Status Runtime::start_engine(std::chrono::milliseconds deadline) {
       break;
     }
   if (wiring.call_log_storage.empty() && wiring.storages.size() == 1) wiring.call_log_storage = wiring.storages[0].name;
+  wiring.command_log = resolve_relative(config_.host.string("command_log"), config_.file);
   engine_context_ = std::make_unique<InstanceContext>(*this, engine_config_, logs_.sdk_logger("engine"), engine_strand_);
   engine_ = std::make_unique<CallEngine>(*engine_context_, NumberPlan::from_settings(config_.host.object("numbers")),
                                          std::move(wiring));
@@ -505,6 +507,48 @@ void Runtime::request_stop() {
   stop_cv_.notify_all();
 }
 
+namespace {
+
+std::string describe_groups(const std::vector<sdk::GroupStatus>& groups) {
+  if (groups.empty()) return "ok\nno SA groups: no routing strategy of type sa_group is configured\n";
+  std::string out = "ok\n";
+  for (const auto& g : groups) {
+    std::size_t joined = 0;
+    for (const auto& m : g.members) joined += m.joined ? 1 : 0;
+    out += fmt::format("group {}{} ({}, capacity {}): {} of {} members joined, {} waiting\n", g.number,
+                       g.name.empty() ? "" : " \"" + g.name + "\"", g.distribution, g.capacity, joined,
+                       g.members.size(), g.waiting.size());
+    for (const auto& m : g.members) out += fmt::format("  {} {}\n", m.extension, m.joined ? "joined" : "left");
+    for (const auto& id : g.waiting) out += fmt::format("  waiting call {}\n", id);
+  }
+  return out;
+}
+
+}  // namespace
+
+void Runtime::control_command(std::string command, std::function<void(std::string)> respond) {
+  std::vector<std::string> words;
+  for (std::size_t at = 0; at < command.size();) {
+    auto start = command.find_first_not_of(' ', at);
+    if (start == std::string::npos) break;
+    auto end = command.find(' ', start);
+    words.push_back(command.substr(start, end - start));
+    at = end == std::string::npos ? command.size() : end;
+  }
+  if (words.size() == 1 && words[0] == "ping") return respond("ok\n");
+  const bool status = words.size() == 2 && words[0] == "groups" && words[1] == "status";
+  const bool change = words.size() == 3 && words[0] == "groups" && (words[1] == "login" || words[1] == "logout");
+  if (!status && !change)
+    return respond("error: unknown command \"" + command + "\"; known: groups status, groups login EXT, groups logout EXT\n");
+  asio::post(engine_strand_, [this, words = std::move(words), status, respond = std::move(respond)] {
+    if (!engine_) return respond("error: the host is stopping\n");
+    if (status) return respond(describe_groups(engine_->group_status()));
+    auto result = engine_->set_membership(words[2], words[1] == "login", "cli");
+    respond(result.ok() ? fmt::format("ok\n{} {} its SA groups\n", words[2], words[1] == "login" ? "joined" : "left")
+                        : "error: " + result.error().message + "\n");
+  });
+}
+
 int Runtime::serve(const std::function<void(Runtime&)>& on_ready) {
   asio::signal_set signals(io_, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
@@ -548,12 +592,26 @@ int Runtime::serve(const std::function<void(Runtime&)>& on_ready) {
     cancel_signals();
     return 1;
   }
+  std::unique_ptr<ControlServer> control;
+  if (auto path = resolve_relative(config_.host.object("control").string("socket"), config_.file); !path.empty()) {
+    auto opened = ControlServer::open(io_, path, [this](std::string command, ControlServer::Respond respond) {
+      control_command(std::move(command), std::move(respond));
+    }, logs_.get("control"));
+    if (!opened) {
+      log_->error("start failed: {}", opened.error().message);
+      stop();
+      cancel_signals();
+      return 1;
+    }
+    control = std::move(opened.value());
+  }
   if (on_ready) on_ready(*this);
   log_->info("ready instances={} (Ctrl-C stops)", instances_.size());
   {
     std::unique_lock lock(stop_mutex_);
     stop_cv_.wait(lock, [this] { return stop_requested_.load(); });
   }
+  control.reset();
   stop();
   cancel_signals();
   log_->info("stopped");

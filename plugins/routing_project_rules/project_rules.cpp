@@ -100,6 +100,9 @@ sdk::ConfigSchema ProjectRulesStrategy::schema() {
       .doc("The project's default operators (the original's \"operator numbers for the project\", the Info "
            "extension), tried in order when every operator of the caller's rule is busy or no rule of the project "
            "matches the caller (outcome 2). Also \"114;115;\".");
+  project.add("unanswered", sdk::TypeSpec::object_of(sdk::unanswered_policy_schema()))
+      .doc("The project's unanswered-call policy (seed section 3, \"additional routing parameters\"); none when "
+           "absent.");
 
   sdk::ConfigSchema busy_target;
   busy_target.add("number", sdk::ValueType::string)
@@ -142,6 +145,7 @@ void ProjectRulesStrategy::validate(const sdk::Settings& settings, sdk::Diagnost
       diag.error(*project, "number", "project " + number + " is listed twice; each project number appears once");
     seen.push_back(number);
     require_digit_items(*project, "operators", diag);
+    if (project->has("unanswered")) sdk::check_unanswered_policy(project->object("unanswered"), diag);
   }
   require_digit_items(settings, "all_projects_operators", diag);
 
@@ -159,7 +163,9 @@ ProjectRulesStrategy::ProjectRulesStrategy(sdk::Context&, const sdk::Settings& s
       busy_target_active_(settings.object("busy_target").boolean("active")),
       ring_timeout_(settings.duration("ring_timeout")) {
   for (const sdk::Settings* project : settings.objects("projects")) {
-    projects_.push_back(Project{project->string("number"), project->strings("operators")});
+    Project p{project->string("number"), project->strings("operators"), std::nullopt};
+    if (project->has("unanswered")) p.unanswered = sdk::unanswered_policy_from(project->object("unanswered"));
+    projects_.push_back(std::move(p));
     numbers_.push_back(project->string("number"));
   }
   for (const auto& project : projects_)
@@ -167,6 +173,11 @@ ProjectRulesStrategy::ProjectRulesStrategy(sdk::Context&, const sdk::Settings& s
   for (const auto& extension : all_projects_operators_) append_unique(devices_, extension);
   // An inactive busy target is never offered, so there is nothing to monitor.
   if (busy_target_active_) append_unique(devices_, busy_target_);
+}
+
+std::optional<sdk::UnansweredPolicy> ProjectRulesStrategy::unanswered(std::string_view number) const {
+  const auto* project = project_numbered(number);
+  return project ? project->unanswered : std::nullopt;
 }
 
 const ProjectRulesStrategy::Project* ProjectRulesStrategy::project_numbered(std::string_view number) const {

@@ -5,18 +5,20 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "switchboard/sdk/config.hpp"
 #include "switchboard/sdk/context.hpp"
+#include "switchboard/sdk/hunt_groups.hpp"
 #include "switchboard/sdk/registrar.hpp"
 #include "switchboard/sdk/routing.hpp"
 
 namespace switchboard::plugins {
 
-class ProjectRulesStrategy final : public sdk::RoutingStrategy {
+class ProjectRulesStrategy final : public sdk::RoutingStrategy, public sdk::CallPolicies {
  public:
   static sdk::ConfigSchema schema();
   static void validate(const sdk::Settings& settings, sdk::Diagnostics& diag);
@@ -29,11 +31,13 @@ class ProjectRulesStrategy final : public sdk::RoutingStrategy {
   std::vector<std::string> numbers() const override { return numbers_; }
   std::vector<std::string> devices() const override { return devices_; }
   sdk::RoutingDecision decide(const sdk::RoutingRequest& request, const sdk::DeviceView& devices) override;
+  std::optional<sdk::UnansweredPolicy> unanswered(std::string_view number) const override;
 
  private:
   struct Project {
     std::string number;
     std::vector<std::string> operators;
+    std::optional<sdk::UnansweredPolicy> unanswered;
   };
 
   class Targets;  // builds the decision's target list (project_rules.cpp)

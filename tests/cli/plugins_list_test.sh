@@ -15,6 +15,6 @@ for file in test_abi_major_99.so test_abi_minor_newer.so test_build_tag_other.so
             test_probe_duplicate.so test_undocumented_key.so; do
   echo "$out" | grep -Eq "^  /.*/$file: .+" || fail "refused file $file is not named with a reason"
 done
-echo "$out" | grep -q "test_abi_major_99.so: built for SDK ABI 99; this host provides ABI 1.0; rebuild the plugin against a Switchboard SDK of ABI 1.x" \
+echo "$out" | grep -q "test_abi_major_99.so: built for SDK ABI 99; this host provides ABI 1.1; rebuild the plugin against a Switchboard SDK of ABI 1.x" \
   || fail "the ABI refusal does not give both versions and the fix"
 echo "ok: factories listed, 6 refused files named with reasons"

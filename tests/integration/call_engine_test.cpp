@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <spdlog/sinks/ostream_sink.h>
@@ -56,24 +57,33 @@ class CallEngine : public ::testing::Test {
   }
 
   void start(std::vector<sdk::Rule> rules, bool busy_target_active = false) {
+    std::ostringstream routing;
+    routing << "routing:\n"
+               "  projects:\n"
+               "    type: project_rules\n"
+               "    config:\n"
+               "      storage: main\n"
+               "      projects: [{number: \"100\", operators: \"116;117;\"}]\n"
+               "      all_projects_operators: [\"118\"]\n"
+               "      busy_target: {number: \"190\", active: "
+            << (busy_target_active ? "true" : "false")
+            << "}\n"
+               "      ring_timeout: 20s\n";
+    start_with(routing.str(), std::move(rules));
+  }
+
+  // `routing` is the configuration's routing section; the storage `main` and the scripted driver `pbx` exist.
+  void start_with(const std::string& routing, std::vector<sdk::Rule> rules = {}) {
     std::ostringstream yaml;
     yaml << "logging: {level: warn}\n"
             "numbers: {region: CZ, pbx_exit_code: \"0\", internal_max_digits: 4}\n"
+            "command_log: \""
+         << (dir_ / "LOG_SA.TXT").string()
+         << "\"\n"
+            "control: {socket: \"\"}\n"
             "storage: {main: {type: soci, config: {connection: \"sqlite3://"
-         << (dir_ / "db.sqlite").string()
-         << "\"}}}\n"
-            "routing:\n"
-            "  projects:\n"
-            "    type: project_rules\n"
-            "    config:\n"
-            "      storage: main\n"
-            "      projects: [{number: \"100\", operators: \"116;117;\"}]\n"
-            "      all_projects_operators: [\"118\"]\n"
-            "      busy_target: {number: \"190\", active: "
-         << (busy_target_active ? "true" : "false")
-         << "}\n"
-            "      ring_timeout: 20s\n"
-            "drivers: {pbx: {type: scripted}}\n";
+         << (dir_ / "db.sqlite").string() << "\"}}}\n"
+         << routing << "drivers: {pbx: {type: scripted}}\n";
     sdk::Diagnostics diag;
     auto root = core::parse_yaml(yaml.str(), "engine.yaml", diag);
     config_ = core::validate_config(root, "engine.yaml", registry(), diag);
@@ -264,6 +274,144 @@ TEST_F(CallEngine, RecordsAreStoredDurablyAndInOrder) {
   EXPECT_EQ((*stored)[0].outcome, 1);
   EXPECT_EQ((*stored)[1].outcome, 8);
   EXPECT_LT((*stored)[0].sequence, (*stored)[1].sequence);
+}
+
+// ----- SA groups (the sa_group strategy with the engine) -------------------------------------------------
+
+const std::string sa_routing = R"(routing:
+  projects:
+    type: project_rules
+    config:
+      storage: main
+      projects: [{number: "100", operators: "116;", unanswered: {action: notify, agent: "120", after: 30s}}]
+  groups:
+    type: sa_group
+    config:
+      storage: main
+      groups:
+        - {number: "300", name: Support, capacity: 1, members: "101;102;", wrapup: 5s, ring_timeout: 15s}
+        - {number: "400", name: Sales, members: "103;", unanswered: {action: clear, after: 20s}}
+)";
+
+std::vector<std::string> lines_of(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST_F(CallEngine, TwoStrategiesSideBySideInOneConfig) {
+  start_with(sa_routing, {rule(12, "100", customer, {"114"}), rule(13, "", "+420777000111", {})});
+  pbx([](auto& d) { d.offer("c1", "100", customer); });
+  pbx([](auto& d) { d.offer("c2", "300", "0777000111"); });
+  EXPECT_EQ(deflected_to(), (std::vector<std::string>{"114", "101"}));
+  pbx([](auto& d) { d.answer("c1", "114"); });
+  pbx([](auto& d) { d.answer("c2", "101"); });
+  ASSERT_EQ(records_.size(), 2u);
+  EXPECT_EQ(records_[0].outcome, 1);
+  EXPECT_EQ(records_[0].strategy, "projects");
+  EXPECT_EQ(records_[1].outcome, 20) << "answered by a group member";
+  EXPECT_EQ(records_[1].strategy, "groups");
+  EXPECT_EQ(records_[1].customer_id, 13) << "screen pop from the lookup-only rule";
+}
+
+TEST_F(CallEngine, WaitingCallsAreServedFirstInFirstOutAndTheNextOverflows) {
+  start_with(sa_routing);
+  pbx([](auto& d) { d.set_state("101", sdk::DeviceState::busy); });
+  pbx([](auto& d) { d.set_state("102", sdk::DeviceState::busy); });
+  pbx([](auto& d) { d.offer("c1", "300", "0777000001"); });
+  EXPECT_TRUE(driver_->deflects.empty()) << "c1 waits: capacity 1";
+  pbx([](auto& d) { d.offer("c2", "300", "0777000002"); });
+  ASSERT_EQ(records_.size(), 1u) << "capacity + 1: overflow, which clears";
+  EXPECT_EQ(records_[0].call_id, "c2");
+  EXPECT_EQ(records_[0].outcome, 22);
+  ASSERT_EQ(driver_->clears.size(), 1u);
+  EXPECT_EQ(driver_->clears[0].call_id, "c2");
+  pbx([](auto& d) { d.set_state("102", sdk::DeviceState::idle); });
+  EXPECT_EQ(deflected_to(), (std::vector<std::string>{"102"})) << "a member free: the waiting call goes at once";
+  EXPECT_EQ(driver_->deflects[0].call_id, "c1");
+  pbx([](auto& d) { d.answer("c1", "102"); });
+  EXPECT_EQ(records_.back().outcome, 20);
+  EXPECT_NE(std::find(records_.back().reasons.begin(), records_.back().reasons.end(), "waited 0s in the queue"),
+            records_.back().reasons.end());
+}
+
+TEST_F(CallEngine, WrapUpIsRespectedAndItsEndIsNoticedWithoutADeviceChange) {
+  start_with(sa_routing);
+  pbx([](auto& d) { d.set_state("102", sdk::DeviceState::busy); });
+  pbx([](auto& d) { d.offer("c1", "300", "0777000001"); });
+  pbx([](auto& d) { d.answer("c1", "101"); });
+  pbx([](auto& d) { d.hang_up("c1", "101"); });
+  pbx([](auto& d) { d.set_state("101", sdk::DeviceState::idle); });
+  pbx([](auto& d) { d.offer("c2", "300", "0777000002"); });
+  EXPECT_EQ(deflected_to(), (std::vector<std::string>{"101"})) << "101 in wrap-up: c2 waits";
+  runtime_->advance(4s);
+  EXPECT_EQ(deflected_to().size(), 1u);
+  runtime_->advance(2s);
+  EXPECT_EQ(deflected_to(), (std::vector<std::string>{"101", "101"})) << "wrap-up over: the periodic recheck";
+}
+
+TEST_F(CallEngine, AMemberDiallingTheCodesLeavesAndJoinsThroughThePbxAndTheCommandLog) {
+  start_with(sa_routing);
+  pbx([](auto& d) { d.dial("d1", "101", "402"); });
+  ASSERT_EQ(driver_->clears.size(), 1u) << "the dial-code call is cleared";
+  EXPECT_EQ(driver_->clears[0].call_id, "d1");
+  EXPECT_EQ(driver_->agent_states, (std::vector<std::string>{"101 300 out"}));
+  pbx([](auto& d) { d.offer("c1", "300", "0777000001"); });
+  EXPECT_EQ(deflected_to(), (std::vector<std::string>{"102"})) << "101 left";
+  driver_->refuse_agent_state = true;
+  pbx([](auto& d) { d.dial("d2", "101", "401"); });
+  EXPECT_EQ(driver_->agent_states, (std::vector<std::string>{"101 300 out", "101 300 in"}));
+  auto log = lines_of(dir_ / "LOG_SA.TXT");
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_NE(log[0].find(";pbx;dial code 402;set_agent_state device=101 group=300 state=logged_out;ok;"),
+            std::string::npos) << log[0];
+  EXPECT_NE(log[1].find(";set_agent_state device=101 group=300 state=logged_in;error: scripted refusal;"),
+            std::string::npos) << log[1];
+}
+
+TEST_F(CallEngine, JoiningFromTheHostAndRefusingANonMember) {
+  start_with(sa_routing);
+  runtime_->on_engine([this] {
+    EXPECT_TRUE(runtime_->engine()->set_membership("103", false, "cli").ok());
+    auto refused = runtime_->engine()->set_membership("199", true, "cli");
+    EXPECT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message.find("199 is no member"), std::string::npos);
+    auto status = runtime_->engine()->group_status();
+    ASSERT_EQ(status.size(), 2u);
+    EXPECT_EQ(status[1].number, "400");
+    ASSERT_EQ(status[1].members.size(), 1u);
+    EXPECT_FALSE(status[1].members[0].joined);
+  });
+  runtime_->run_ready();
+  EXPECT_EQ(driver_->agent_states, (std::vector<std::string>{"103 400 out"}));
+}
+
+TEST_F(CallEngine, UnansweredCallsGoOnTheAgentsListOrAreEnded) {
+  start_with(sa_routing);
+  pbx([](auto& d) { d.set_state("116", sdk::DeviceState::busy); });
+  pbx([](auto& d) { d.offer("c1", "100", customer); });
+  EXPECT_EQ(records_.size(), 1u) << "nobody free in project 100: outcome 9";
+  EXPECT_EQ(records_[0].outcome, 9);
+  pbx([](auto& d) { d.offer("c2", "400", "0777000002"); });
+  EXPECT_EQ(deflected_to(), (std::vector<std::string>{"103"}));
+  runtime_->advance(19s);
+  EXPECT_EQ(records_.size(), 1u);
+  runtime_->advance(2s);
+  ASSERT_EQ(records_.size(), 2u);
+  EXPECT_EQ(records_[1].outcome, 12) << "ended by the unanswered-call policy";
+  ASSERT_FALSE(driver_->clears.empty());
+  EXPECT_EQ(driver_->clears.back().call_id, "c2");
+  EXPECT_EQ(driver_->clears.back().device, "103") << "cleared where it rings";
+  runtime_->stop();
+  auto session = core::StorageSession::open(*config_, logs_, "main");
+  ASSERT_TRUE(session.ok());
+  auto missed = (*session)->call<std::vector<sdk::MissedCall>>(
+      [](sdk::Storage& s, auto done) { s.list_missed(std::nullopt, done); });
+  ASSERT_TRUE(missed.ok()) << missed.error().message;
+  ASSERT_EQ(missed->size(), 1u) << "the project's notify policy, not the group's clear";
+  EXPECT_EQ((*missed)[0].agent_extension, "120");
+  EXPECT_EQ((*missed)[0].number, "100");
 }
 
 // The alert rules: a lost PBX link raises pbx_link_down through the alert actions, its return pbx_link_up;

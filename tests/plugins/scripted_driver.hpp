@@ -32,6 +32,8 @@ class ScriptedDriver final : public sdk::PbxDriver {
   sdk::DriverCapabilities capabilities() const override {
     sdk::DriverCapabilities c;
     c.deflect = true;
+    c.clear_connection = true;
+    c.agent_state = true;
     return c;
   }
   void monitor(std::vector<std::string> devices, sdk::Completion done) override {
@@ -55,7 +57,16 @@ class ScriptedDriver final : public sdk::PbxDriver {
   void transfer(sdk::CallRef, std::string, sdk::Completion done) override {
     done(sdk::make_error(sdk::ErrorCode::not_supported, "no"));
   }
-  void clear(sdk::CallRef, sdk::Completion done) override { done({}); }
+  void clear(sdk::CallRef call, sdk::Completion done) override {
+    clears.push_back(call);
+    done({});
+    call_event(sdk::CallEventType::cleared, call.call_id, call.device, call.device, "normal_clearing");
+  }
+  void set_agent_state(std::string device, std::string group, sdk::AgentState state, sdk::Completion done) override {
+    agent_states.push_back(device + " " + group + " " + (state == sdk::AgentState::logged_in ? "in" : "out"));
+    if (refuse_agent_state) return done(sdk::make_error(sdk::ErrorCode::refused, "scripted refusal"));
+    done({});
+  }
   void snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSnapshot> done) override {
     done(sdk::DeviceSnapshot{device, sdk::DeviceState::idle, {}, {}});
   }
@@ -76,6 +87,12 @@ class ScriptedDriver final : public sdk::PbxDriver {
   void hang_up(const std::string& call_id, const std::string& device) {
     call_event(sdk::CallEventType::cleared, call_id, device, callers[call_id], "normal_clearing");
   }
+  // `from` dials `number` (a feature code such as the SA group's join code).
+  void dial(const std::string& call_id, const std::string& from, const std::string& number) {
+    callers[call_id] = from;
+    projects[call_id] = number;
+    call_event(sdk::CallEventType::originated, call_id, from, number);
+  }
   void link(bool up, const std::string& detail) {
     publish(sdk::LinkEvent{ctx_.instance_name(), up, detail, ctx_.clock().now()});
   }
@@ -86,6 +103,9 @@ class ScriptedDriver final : public sdk::PbxDriver {
   std::vector<Deflect> deflects;
   std::map<std::string, sdk::ErrorCode> refuse;  // destination -> refusal
   std::set<std::string> monitored;
+  std::vector<sdk::CallRef> clears;
+  std::vector<std::string> agent_states;  // "101 300 in"
+  bool refuse_agent_state = false;
 
  private:
   void call_event(sdk::CallEventType type, const std::string& call_id, const std::string& device,

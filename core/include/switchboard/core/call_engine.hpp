@@ -19,6 +19,7 @@
 #include "switchboard/sdk/context.hpp"
 #include "switchboard/sdk/driver.hpp"
 #include "switchboard/sdk/exporter.hpp"
+#include "switchboard/sdk/hunt_groups.hpp"
 #include "switchboard/sdk/routing.hpp"
 #include "switchboard/sdk/storage.hpp"
 
@@ -52,7 +53,8 @@ struct EngineWiring {
   std::vector<Strategy> strategies;
   std::vector<Storage> storages;
   std::vector<Exporter> exporters;
-  std::string call_log_storage;  // where records are stored ("" for none)
+  std::string call_log_storage;  // where records are stored ("" for none); also missed calls and the audit
+  std::string command_log;       // the PBX command log file (LOG_SA.TXT); "" for none
 };
 
 // The devices as the engine sees them: what decide() reads.
@@ -95,6 +97,10 @@ class CallEngine {
   std::optional<sdk::RoutingDecision> decide(const std::string& dialled, const std::string& caller,
                                              std::string* strategy_name = nullptr);
   DeviceTable& devices() noexcept { return devices_; }
+  // SA groups (strategies with sdk::HuntGroups): status, and a member joining or leaving every group it
+  // belongs to, sent to the PBX and written to the PBX command log. `actor`: who asked (dial code, cli).
+  std::vector<sdk::GroupStatus> group_status() const;
+  sdk::Status set_membership(const std::string& member, bool join, const std::string& actor);
   const CustomerIndex* index_for(const std::string& storage) const;
   std::size_t active_calls() const noexcept { return calls_.size(); }
 
@@ -105,6 +111,18 @@ class CallEngine {
   void start_call(const sdk::CallEvent& e, std::size_t strategy);
   void offer_next(Call& call);
   void finish(Call& call, sdk::OutcomeCode outcome, const std::string& operator_extension);
+  void end_call(Call& call, sdk::OutcomeCode outcome, const std::string& why);  // cleared at the PBX
+  void wait_in_queue(Call& call);
+  void reconsider_waiting();
+  void take_decision(Call& call);
+  void unanswered(const std::string& call_id);
+  void record_missed(Call& call);
+  void on_dial_code(const sdk::CallEvent& e, sdk::MembershipCode code);
+  void send_membership(const std::string& member, const std::string& group, bool join, const std::string& actor);
+  void log_command(const std::string& driver, const std::string& actor, const std::string& command,
+                   const sdk::Status& result);
+  void clear_at_pbx(const std::string& driver, sdk::CallRef call);
+  const EngineWiring::Storage* record_storage() const;
   sdk::RoutingRequest make_request(const std::string& call_id, const std::string& dialled, const std::string& caller,
                                    std::size_t strategy) const;
   const EngineWiring::Driver* driver_named(const std::string& name) const;
@@ -116,6 +134,10 @@ class CallEngine {
   std::map<std::string, CustomerIndex> indexes_;       // by storage name
   std::unordered_map<std::string, std::size_t> routes_;  // dialled number -> strategy
   std::unordered_map<std::string, std::unique_ptr<Call>> calls_;
+  std::vector<sdk::HuntGroups*> hunt_groups_;        // per strategy, null when it keeps none
+  std::vector<sdk::CallPolicies*> call_policies_;    // per strategy, null when it has none
+  std::vector<std::string> waiting_;                 // queued call ids, oldest first
+  sdk::Timer waiting_tick_;                          // asks again for waiting calls while any waits
   std::map<std::string, bool> link_up_;               // by driver
   std::unique_ptr<sdk::Subscription> subscription_;
   std::unique_ptr<CallLogPipeline> call_log_;

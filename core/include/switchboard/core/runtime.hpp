@@ -77,6 +77,8 @@ class Runtime {
   ClockMode clock_mode() const noexcept { return mode_; }
   // Counted blocking work, so virtual time knows when the pool is idle.
   void run_blocking(std::function<void()> work);
+  // A line from the control socket (`groups status|login EXT|logout EXT`, `ping`); `respond` gets the reply.
+  void control_command(std::string command, std::function<void(std::string)> respond);
   // The virtual clock in virtual time, nullptr in real time.
   sdk::Clock* virtual_clock() noexcept;
   VirtualClock* virtual_scheduler() noexcept { return virtual_clock_.get(); }

@@ -10,6 +10,7 @@
 #include "switchboard/sdk/driver.hpp"
 #include "switchboard/sdk/exporter.hpp"
 #include "switchboard/sdk/factory.hpp"
+#include "switchboard/sdk/hunt_groups.hpp"
 #include "switchboard/sdk/instance.hpp"
 #include "switchboard/sdk/logger.hpp"
 #include "switchboard/sdk/plugin.hpp"
