@@ -28,6 +28,8 @@ operators=$(seq -s";" 101 120)
 cat >"$work/host.yaml" <<YAML
 numbers: {region: CZ, pbx_exit_code: "0", internal_max_digits: 4}
 logging: {level: warn}
+control: {socket: "$work/control.sock"}
+command_log: "$work/LOG_SA.TXT"
 storage: {main: {type: soci, config: {connection: "sqlite3://$work/db.sqlite"}}}
 routing:
   projects:

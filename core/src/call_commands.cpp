@@ -55,6 +55,10 @@ const char* outcome_meaning(sdk::OutcomeCode code) {
     case 9: return "all operators busy: not handed over";
     case 10: return "no rules in the database: operator for all projects";
     case 11: return "caller hung up before anyone answered";
+    case 12: return "ended by the unanswered-call policy";
+    case 20: return "member of the SA group";
+    case 21: return "the SA group's overflow target";
+    case 22: return "SA group full or nobody joined: call ended";
     default: return "";
   }
 }
@@ -96,7 +100,9 @@ int route_explain(const RouteExplainOptions& o) {
     std::cerr << "error: no routing strategy serves the number " << o.project << '\n';
     return exit_bad_input;
   }
-  bool routed = !decision->targets.empty();
+  using Action = sdk::RoutingDecision::Action;
+  const char* action = decision->action == Action::queue ? "queue" : decision->action == Action::clear ? "clear" : "offer";
+  bool routed = decision->action == Action::offer && !decision->targets.empty();
   sdk::OutcomeCode outcome = routed ? decision->targets.front().outcome : decision->outcome_when_exhausted;
   std::string chosen = routed ? decision->targets.front().destination : "";
   if (o.json) {
@@ -106,7 +112,8 @@ int route_explain(const RouteExplainOptions& o) {
     j["caller_normalised"] = normalised;
     j["strategy"] = strategy;
     j["customer_id"] = decision->customer_id ? nlohmann::json(*decision->customer_id) : nlohmann::json(nullptr);
-    j["outcome"] = outcome;
+    j["action"] = action;
+    j["outcome"] = decision->action == Action::queue ? nlohmann::json(nullptr) : nlohmann::json(outcome);
     j["operator"] = chosen;
     j["steps"] = decision->trail;
     j["candidates"] = nlohmann::json::array();
@@ -125,8 +132,12 @@ int route_explain(const RouteExplainOptions& o) {
   if (decision->targets.empty()) std::cout << "  none\n";
   for (const auto& t : decision->targets)
     std::cout << "  " << t.destination << "  code " << t.outcome << "  " << t.reason << '\n';
+  if (decision->action == Action::queue) {
+    std::cout << "result: the call waits in the queue until a target is free\n";
+    return exit_ok;
+  }
   std::cout << "result: " << (routed ? "operator " + chosen : "no operator") << ", outcome " << outcome << " ("
-            << outcome_meaning(outcome) << ")\n";
+            << outcome_meaning(outcome) << ")" << (decision->action == Action::clear ? ", the call is ended" : "") << "\n";
   return exit_ok;
 }
 

@@ -87,9 +87,13 @@ sdk::Result<std::unique_ptr<ControlServer>> ControlServer::open(asio::io_context
   }
   auto state = std::make_shared<State>(io, path, std::move(handler), std::move(log));
   boost::system::error_code ec;
-  state->acceptor.open(local(), ec);
-  if (!ec) state->acceptor.bind(local::endpoint(path), ec);
-  if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  try {
+    state->acceptor.open(local(), ec);
+    if (!ec) state->acceptor.bind(local::endpoint(path), ec);  // throws when the path is too long for a socket
+    if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  } catch (const boost::system::system_error& e) {
+    ec = e.code();
+  }
   if (ec) return sdk::make_error(sdk::ErrorCode::failed, "cannot listen on control socket " + path + ": " + ec.message());
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::group_write,
                   fs_error);
@@ -114,7 +118,11 @@ sdk::Result<std::string> send_control_command(const std::string& path, const std
   asio::io_context io;
   local::socket socket(io);
   boost::system::error_code ec;
-  socket.connect(local::endpoint(path), ec);
+  try {
+    socket.connect(local::endpoint(path), ec);
+  } catch (const boost::system::system_error& e) {
+    ec = e.code();  // a path too long for a socket
+  }
   if (ec)
     return sdk::make_error(sdk::ErrorCode::unavailable,
                            "no running switchboard answers on " + path + " (" + ec.message() +

@@ -21,7 +21,7 @@ int groups_command(const GroupsOptions& o) {
   LoadedConfig loaded;
   loaded.config = load_config_file(o.config_file, loaded.registry, o.plugin_dirs, std::cerr, false);
   if (!loaded.config) return exit_bad_input;
-  const auto path = resolve_relative(loaded.config->host.object("control").string("socket"), o.config_file);
+  const auto& path = loaded.config->host.object("control").string("socket");
   if (path.empty()) {
     std::cerr << "error: " << o.config_file << " sets no control.socket, so a running host takes no commands\n";
     return exit_bad_input;

@@ -58,12 +58,14 @@ ConfigSchema make_host_schema() {
       .default_value("var/log/LOG_SA.TXT")
       .doc("The PBX command log (the original's LOG_SA.TXT): every administration command sent to the PBX (SA-group "
            "membership) as one line `D.M.YYYY HH:MM:SS;driver;who asked;command;result;`, only ever appended to; also "
-           "kept in the storage's audit table. Relative to this file's folder; empty: no file.");
+           "kept in the storage's audit table. A relative path is taken from the host's working directory, like the other "
+           "files; a missing folder is created. Empty: no file.");
   ConfigSchema control;
   control.add("socket", ValueType::string)
       .default_value("var/run/switchboard.sock")
-      .doc("Unix socket on which `serve` takes commands from the same machine (`switchboard groups ...`). Relative to "
-           "this file's folder; empty: no control socket.");
+      .doc("Unix socket on which `serve` takes commands from the same machine (`switchboard groups ...`), mode 0660. "
+           "A relative path is taken from the working directory (of `serve` and of the command alike); empty: no "
+           "control socket.");
   root.add("control", TypeSpec::object_of(control)).doc("The local control socket of a running host.");
   root.add("numbers", TypeSpec::object_of(NumberPlan::schema()))
       .doc("The numbering plan: how caller numbers and the numbers in rules are normalised so they compare "
@@ -77,13 +79,13 @@ ConfigSchema make_host_schema() {
 
 bool is_instance_section(const std::string& key) { return sdk::category_from_section(key).has_value(); }
 
-}  // namespace
-
 std::string resolve_relative(const std::string& path, const std::string& config_file) {
   fs::path p(path);
-  if (p.is_absolute() || path.empty()) return path;
+  if (p.is_absolute()) return path;
   return (fs::path(config_file).parent_path() / p).lexically_normal().string();
 }
+
+}  // namespace
 
 const ConfigSchema& host_schema() {
   static const ConfigSchema schema = make_host_schema();

@@ -432,7 +432,7 @@ sdk::Status Runtime::start_engine(std::chrono::milliseconds deadline) {
       break;
     }
   if (wiring.call_log_storage.empty() && wiring.storages.size() == 1) wiring.call_log_storage = wiring.storages[0].name;
-  wiring.command_log = resolve_relative(config_.host.string("command_log"), config_.file);
+  wiring.command_log = config_.host.string("command_log");
   engine_context_ = std::make_unique<InstanceContext>(*this, engine_config_, logs_.sdk_logger("engine"), engine_strand_);
   engine_ = std::make_unique<CallEngine>(*engine_context_, NumberPlan::from_settings(config_.host.object("numbers")),
                                          std::move(wiring));
@@ -593,17 +593,21 @@ int Runtime::serve(const std::function<void(Runtime&)>& on_ready) {
     return 1;
   }
   std::unique_ptr<ControlServer> control;
-  if (auto path = resolve_relative(config_.host.object("control").string("socket"), config_.file); !path.empty()) {
+  if (const auto& path = config_.host.object("control").string("socket"); !path.empty()) {
     auto opened = ControlServer::open(io_, path, [this](std::string command, ControlServer::Respond respond) {
       control_command(std::move(command), std::move(respond));
     }, logs_.get("control"));
-    if (!opened) {
+    if (opened) {
+      control = std::move(opened.value());
+    } else if (opened.error().code == sdk::ErrorCode::conflict) {
+      // Two hosts on one configuration would route the same calls twice.
       log_->error("start failed: {}", opened.error().message);
       stop();
       cancel_signals();
       return 1;
+    } else {
+      log_->error("{}; `switchboard groups` cannot reach this host", opened.error().message);
     }
-    control = std::move(opened.value());
   }
   if (on_ready) on_ready(*this);
   log_->info("ready instances={} (Ctrl-C stops)", instances_.size());

@@ -40,6 +40,7 @@ bool is_answer(MessageKind kind) {
     case MessageKind::single_step_transfer_call_response:
     case MessageKind::clear_connection_response:
     case MessageKind::route_register_response:
+    case MessageKind::set_agent_state_response:
     case MessageKind::csta_error_code:
       return true;
     default:
@@ -199,6 +200,7 @@ sdk::DriverCapabilities CstaDriver::capabilities() const {
   c.single_step_transfer = true;
   c.clear_connection = true;
   c.snapshot = true;
+  c.agent_state = true;
   return c;
 }
 
@@ -679,6 +681,11 @@ void CstaDriver::on_event(const Message& message) {
       case MessageKind::transferred:
         track(w, message.old_connection.call_id, std::nullopt);
         break;
+      case MessageKind::originated:
+        // The device went off-hook and dialled: busy, whatever stage the switch names (initiated would
+        // read as ringing) until its ConnectionCleared.
+        track(w, call_id, sdk::ConnectionState::connected);
+        break;
       default:  // cleared, diverted, failed: the call has left this device
         track(w, call_id, std::nullopt);
         break;
@@ -850,6 +857,23 @@ void CstaDriver::snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSna
     }
     snapshot.state = state_of(calls);
     done(std::move(snapshot));
+  });
+}
+
+void CstaDriver::set_agent_state(std::string device, std::string group, sdk::AgentState state, sdk::Completion done) {
+  if (refuse_unless_up(done, "set agent state")) return;
+  Message m;
+  m.kind = MessageKind::set_agent_state;
+  m.device_id = raw_form(device);
+  switch (state) {
+    case sdk::AgentState::logged_in: m.agent_state = "loggedOn"; break;
+    case sdk::AgentState::logged_out: m.agent_state = "loggedOff"; break;
+    case sdk::AgentState::ready: m.agent_state = "ready"; break;
+    case sdk::AgentState::not_ready: m.agent_state = "notReady"; break;
+  }
+  m.agent_group = raw_form(group);
+  request(std::move(m), [done = std::move(done)](sdk::Result<Message> answer) {
+    done(answer ? sdk::Status::success() : sdk::Status(answer.error()));
   });
 }
 

@@ -41,6 +41,7 @@ class CstaDriver final : public sdk::PbxDriver {
   void transfer(sdk::CallRef call, std::string destination, sdk::Completion done) override;
   void clear(sdk::CallRef call, sdk::Completion done) override;
   void snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSnapshot> done) override;
+  void set_agent_state(std::string device, std::string group, sdk::AgentState state, sdk::Completion done) override;
 
  private:
   enum class Mode { deflect, routeing };

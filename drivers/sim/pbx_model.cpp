@@ -58,7 +58,9 @@ void PbxModel::set_projects(const std::vector<std::string>& numbers) {
     projects_.push_back(number);
     auto& device = devices_[number];
     device.project = true;
+    device.group = false;
     device.offline = false;
+    groups_.erase(number);
   }
 }
 
@@ -90,22 +92,59 @@ void PbxModel::add_devices(const std::vector<std::string>& numbers) {
 
 bool PbxModel::set_logged_in(const std::string& number, bool logged_in) {
   auto it = devices_.find(number);
-  if (it == devices_.end() || it->second.project || !it->second.call.empty()) return false;
+  if (it == devices_.end() || it->second.project || it->second.group || !it->second.call.empty()) return false;
   if (it->second.offline != logged_in) return true;
   it->second.offline = !logged_in;
   emit_device(number);
   return true;
 }
 
+void PbxModel::set_hunt_group(const std::string& number, const std::vector<std::string>& members) {
+  if (number.empty()) return;
+  auto& device = devices_[number];
+  device.project = false;
+  device.group = true;
+  device.offline = false;
+  projects_.erase(std::remove(projects_.begin(), projects_.end(), number), projects_.end());
+  auto& list = groups_[number];
+  list.clear();
+  for (const auto& member : members) {
+    if (member.empty() || member == number) continue;
+    if (std::none_of(list.begin(), list.end(), [&](const GroupMember& m) { return m.number == member; }))
+      list.push_back({member, true});
+  }
+}
+
+bool PbxModel::set_group_member(const std::string& group, const std::string& member, bool joined) {
+  auto it = groups_.find(group);
+  if (it == groups_.end()) return false;
+  for (auto& m : it->second)
+    if (m.number == member) {
+      m.joined = joined;
+      return true;
+    }
+  return false;
+}
+
+std::vector<std::string> PbxModel::groups_of(const std::string& member) const {
+  std::vector<std::string> out;
+  for (const auto& [number, members] : groups_)
+    if (std::any_of(members.begin(), members.end(), [&](const GroupMember& m) { return m.number == member; }))
+      out.push_back(number);
+  return out;
+}
+
 void PbxModel::start() {
   if (running_) return;
   running_ = true;
   schedule_arrival();
+  schedule_dials();
 }
 
 void PbxModel::stop() {
   running_ = false;
   arrival_timer_.reset();
+  dial_timers_.clear();
   calls_.clear();  // their timers are cancelled with them
   for (auto& [number, device] : devices_) device.call.clear();
 }
@@ -113,14 +152,14 @@ void PbxModel::stop() {
 std::vector<std::string> PbxModel::operators() const {
   std::vector<std::string> out;
   for (const auto& [number, device] : devices_)
-    if (!device.project) out.push_back(number);
+    if (!device.project && !device.group) out.push_back(number);
   return out;
 }
 
 std::vector<std::string> PbxModel::offline_operators() const {
   std::vector<std::string> out;
   for (const auto& [number, device] : devices_)
-    if (!device.project && device.offline) out.push_back(number);
+    if (!device.project && !device.group && device.offline) out.push_back(number);
   return out;
 }
 
@@ -137,6 +176,15 @@ void PbxModel::schedule_arrival() {
     generate_call();
     schedule_arrival();
   });
+}
+
+void PbxModel::schedule_dials() {
+  // No draws: scripted dials leave the seed's traffic as it is.
+  dial_timers_.clear();
+  for (const auto& planned : settings_.dials)
+    dial_timers_.push_back(scheduler_.schedule(scaled(planned.after), [this, from = planned.from, number = planned.number] {
+      dial(from, number);  // an operator busy or logged out by then does not dial
+    }));
 }
 
 void PbxModel::generate_call() {
@@ -190,75 +238,168 @@ std::string PbxModel::open_call(const std::string& project, const std::string& c
   return id;
 }
 
+std::optional<std::string> PbxModel::dial(const std::string& from, const std::string& to) {
+  auto it = devices_.find(from);
+  if (it == devices_.end() || it->second.project || it->second.group || it->second.offline ||
+      !it->second.call.empty())
+    return std::nullopt;
+  auto sequence = ++last_call_;
+  std::string id = "sim-" + std::to_string(sequence);
+  Call& call = calls_[id];
+  call.sequence = sequence;
+  call.id = id;
+  call.caller = from;
+  call.called = to;
+  call.device = from;
+  call.originated = true;
+  it->second.call = id;
+
+  auto originated = call_event(sdk::CallEventType::originated, call, from);
+  originated.other_device = from;
+  originated.local_state = sdk::ConnectionState::initiated;
+  sink_(std::move(originated));
+  emit_device(from);
+  return id;
+}
+
+std::optional<sdk::Error> PbxModel::check_destination(const std::string& destination,
+                                                      std::vector<std::string>& members) const {
+  auto target = devices_.find(destination);
+  if (target == devices_.end()) return sdk::Error{sdk::ErrorCode::unavailable, "no extension " + destination};
+  if (target->second.group) {
+    for (const auto& member : groups_.at(destination)) {
+      auto device = devices_.find(member.number);
+      if (!member.joined || device == devices_.end() || device->second.project || device->second.group ||
+          device->second.offline || !device->second.call.empty())
+        continue;
+      members.push_back(member.number);
+    }
+    if (members.empty())
+      return sdk::Error{sdk::ErrorCode::busy, "hunt group " + destination + " has no free member"};
+    return std::nullopt;
+  }
+  if (target->second.offline)
+    return sdk::Error{sdk::ErrorCode::unavailable, "extension " + destination + " is logged out"};
+  if (!target->second.project && !target->second.call.empty())
+    return sdk::Error{sdk::ErrorCode::busy,
+                      "extension " + destination + " is " + sdk::to_string(state_of(target->second))};
+  return std::nullopt;
+}
+
+std::vector<std::string> PbxModel::devices_of(const Call& call) const {
+  if (!call.ringing.empty()) return call.ringing;
+  return {call.device};
+}
+
+bool PbxModel::is_at(const Call& call, const std::string& device) const {
+  if (!call.ringing.empty()) return std::find(call.ringing.begin(), call.ringing.end(), device) != call.ringing.end();
+  return call.device == device;
+}
+
+void PbxModel::move_call(Call& call, const std::string& destination, const std::vector<std::string>& members) {
+  for (const auto& number : devices_of(call)) {
+    Device& left = devices_.at(number);
+    if (!left.project) left.call.clear();
+  }
+  call.operator_timer.reset();  // the operators it leaves will not answer it any more
+  call.member_timers.clear();
+  call.ringing = members;
+  call.device = destination;
+  // Members are rung in their declared order, so the answer draws follow the group's order.
+  for (const auto& member : members) {
+    devices_.at(member).call = call.id;
+    call.member_timers.push_back(ring_operator(call.id, member));
+  }
+  Device& target = devices_.at(destination);
+  if (members.empty() && !target.project) {
+    target.call = call.id;
+    call.operator_timer = ring_operator(call.id, destination);
+  }
+}
+
+void PbxModel::emit_delivered(const Call& call, const std::string& cause) {
+  for (const auto& device : devices_of(call)) {
+    auto delivered = call_event(sdk::CallEventType::delivered, call, device);
+    delivered.other_device = device;
+    delivered.cause = cause;
+    delivered.local_state = sdk::ConnectionState::alerting;
+    sink_(std::move(delivered));
+  }
+}
+
 void PbxModel::deflect(const sdk::CallRef& ref, const std::string& destination, const sdk::Completion& done) {
   auto call_it = calls_.find(ref.call_id);
-  if (call_it == calls_.end() || call_it->second.answered || call_it->second.device != ref.device) {
+  if (call_it == calls_.end() || call_it->second.answered || call_it->second.originated ||
+      !is_at(call_it->second, ref.device)) {
     done(sdk::make_error(sdk::ErrorCode::refused, "call " + ref.call_id + " is not alerting at " + ref.device));
     return;
   }
-  auto target = devices_.find(destination);
-  if (target == devices_.end()) {
-    done(sdk::make_error(sdk::ErrorCode::unavailable, "no extension " + destination));
+  std::vector<std::string> members;
+  if (auto error = check_destination(destination, members)) {
+    done(*error);
     return;
   }
-  if (target->second.offline) {
-    done(sdk::make_error(sdk::ErrorCode::unavailable, "extension " + destination + " is logged out"));
-    return;
-  }
-  if (!target->second.project && !target->second.call.empty()) {
-    done(sdk::make_error(sdk::ErrorCode::busy, "extension " + destination + " is " +
-                                                   (calls_.at(target->second.call).answered ? "busy" : "ringing")));
-    return;
-  }
-  if (destination == ref.device) {
+  Call& call = call_it->second;
+  if (destination == ref.device || destination == call.device) {
     done(sdk::make_error(sdk::ErrorCode::invalid_argument,
                          "call " + ref.call_id + " already alerts at " + destination));
     return;
   }
 
-  Call& call = call_it->second;
-  Device& from = devices_.at(ref.device);
-  if (!from.project) from.call.clear();
-  call.operator_timer.reset();  // the operator it leaves will not answer it any more
-  call.device = destination;
+  // Every device it rang at is left: ref.device first, then the rest of a ring-all group's members.
+  auto left = devices_of(call);
+  std::stable_partition(left.begin(), left.end(), [&](const std::string& d) { return d == ref.device; });
+  move_call(call, destination, members);
   call.redirecting = ref.device;
-  if (!target->second.project) {
-    target->second.call = call.id;
-    ring_operator(call);
-  }
   done(sdk::Status::success());
 
-  auto diverted = call_event(sdk::CallEventType::diverted, call, ref.device);
-  diverted.other_device = destination;
-  diverted.cause = "redirected";
-  sink_(std::move(diverted));
-  auto delivered = call_event(sdk::CallEventType::delivered, call, destination);
-  delivered.other_device = destination;
-  delivered.cause = "redirected";
-  delivered.local_state = sdk::ConnectionState::alerting;
-  sink_(std::move(delivered));
-  if (!from.project) emit_device(ref.device);
-  if (!target->second.project) emit_device(destination);
+  for (const auto& device : left) {
+    auto diverted = call_event(sdk::CallEventType::diverted, call, device);
+    diverted.other_device = destination;
+    diverted.cause = "redirected";
+    sink_(std::move(diverted));
+  }
+  emit_delivered(call, "redirected");
+  for (const auto& device : left)
+    if (!devices_.at(device).project) emit_device(device);
+  for (const auto& device : devices_of(call))
+    if (!devices_.at(device).project) emit_device(device);
 }
 
-void PbxModel::ring_operator(Call& call) {
+std::unique_ptr<ScheduledTask> PbxModel::ring_operator(const std::string& call_id, const std::string& device) {
   // Both draws are made whatever the outcome, so one operator's choice does not shift the next ones.
   bool answers = behaviour_.chance(settings_.answer_probability);
   auto delay = behaviour_.between(settings_.answer_delay_min, settings_.answer_delay_max);
-  if (answers) call.operator_timer = scheduler_.schedule(scaled(delay), [this, id = call.id] { answer(id); });
+  if (!answers) return nullptr;
+  return scheduler_.schedule(scaled(delay), [this, call_id, device] { answer(call_id, device); });
 }
 
-void PbxModel::answer(const std::string& call_id) {
+void PbxModel::answer(const std::string& call_id, const std::string& device) {
   auto it = calls_.find(call_id);
-  if (it == calls_.end()) return;
+  if (it == calls_.end() || !is_at(it->second, device)) return;
   Call& call = it->second;
+  // Ring-all: the first member to answer takes the call; the others stop ringing.
+  std::vector<std::string> others;
+  for (const auto& member : call.ringing)
+    if (member != device) others.push_back(member);
+  for (const auto& member : others) devices_.at(member).call.clear();
+  auto answered_timer = std::move(call.member_timers);  // the running task among them dies with this scope
+  call.ringing.clear();
+  call.device = device;
   call.answered = true;
   call.caller_timer.reset();
-  auto established = call_event(sdk::CallEventType::established, call, call.device);
-  established.other_device = call.device;
+  auto established = call_event(sdk::CallEventType::established, call, device);
+  established.other_device = device;
   established.local_state = sdk::ConnectionState::connected;
   sink_(std::move(established));
-  emit_device(call.device);
+  emit_device(device);
+  for (const auto& member : others) {
+    auto cleared = call_event(sdk::CallEventType::cleared, call, member);
+    cleared.other_device = member;
+    cleared.cause = "normal_clearing";
+    sink_(std::move(cleared));
+    emit_device(member);
+  }
   call.operator_timer = scheduler_.schedule(scaled(call.talk_time), [this, call_id] { end_conversation(call_id); });
 }
 
@@ -284,53 +425,34 @@ void PbxModel::transfer(const sdk::CallRef& ref, const std::string& destination,
     done(sdk::make_error(sdk::ErrorCode::invalid_argument, "call " + ref.call_id + " is already at " + destination));
     return;
   }
-  auto target_it = devices_.find(destination);
-  if (target_it == devices_.end()) {
-    done(sdk::make_error(sdk::ErrorCode::unavailable, "no extension " + destination));
-    return;
-  }
-  Device& target = target_it->second;
-  if (target.offline) {
-    done(sdk::make_error(sdk::ErrorCode::unavailable, "extension " + destination + " is logged out"));
-    return;
-  }
-  if (!target.project && !target.call.empty()) {
-    done(sdk::make_error(sdk::ErrorCode::busy, "extension " + destination + " is " +
-                                                   (calls_.at(target.call).answered ? "busy" : "ringing")));
+  std::vector<std::string> members;
+  if (auto error = check_destination(destination, members)) {
+    done(*error);
     return;
   }
 
   Call& call = call_it->second;
-  Device& from = devices_.at(ref.device);  // an operator: only operators answer
-  from.call.clear();
-  call.operator_timer.reset();  // the conversation with the old operator is over
   call.answered = false;
-  call.device = destination;
   call.redirecting = ref.device;
+  // Drawn before the destination's answer, as always, so the draws keep their order.
   auto patience = behaviour_.between(settings_.abandon_min, settings_.abandon_max);
   call.caller_timer = scheduler_.schedule(scaled(patience), [this, id = call.id] { caller_hangs_up(id); });
-  if (!target.project) {
-    target.call = call.id;
-    ring_operator(call);
-  }
+  move_call(call, destination, members);  // the conversation with the old operator is over
   done(sdk::Status::success());
 
   auto cleared = call_event(sdk::CallEventType::cleared, call, ref.device);
   cleared.other_device = ref.device;
   cleared.cause = "transfer";
   sink_(std::move(cleared));
-  auto delivered = call_event(sdk::CallEventType::delivered, call, destination);
-  delivered.other_device = destination;
-  delivered.cause = "transfer";
-  delivered.local_state = sdk::ConnectionState::alerting;
-  sink_(std::move(delivered));
+  emit_delivered(call, "transfer");
   emit_device(ref.device);
-  if (!target.project) emit_device(destination);
+  for (const auto& device : devices_of(call))
+    if (!devices_.at(device).project) emit_device(device);
 }
 
 void PbxModel::clear(const sdk::CallRef& ref, const sdk::Completion& done) {
   auto it = calls_.find(ref.call_id);
-  if (it == calls_.end() || it->second.device != ref.device) {
+  if (it == calls_.end() || !is_at(it->second, ref.device)) {
     done(sdk::make_error(sdk::ErrorCode::refused, "call " + ref.call_id + " is not at " + ref.device));
     return;
   }
@@ -341,14 +463,16 @@ void PbxModel::clear(const sdk::CallRef& ref, const sdk::Completion& done) {
 void PbxModel::finish(const std::string& call_id, const std::string& releasing) {
   auto node = calls_.extract(call_id);  // its timers are cancelled when `node` goes
   Call& call = node.mapped();
-  auto cleared = call_event(sdk::CallEventType::cleared, call, call.device);
-  cleared.other_device = releasing;
-  cleared.cause = "normal_clearing";
-  sink_(std::move(cleared));
-  Device& device = devices_.at(call.device);
-  if (!device.project) {
-    device.call.clear();
-    emit_device(call.device);
+  for (const auto& number : devices_of(call)) {
+    auto cleared = call_event(sdk::CallEventType::cleared, call, number);
+    cleared.other_device = releasing;
+    cleared.cause = "normal_clearing";
+    sink_(std::move(cleared));
+    Device& device = devices_.at(number);
+    if (!device.project) {
+      device.call.clear();
+      emit_device(number);
+    }
   }
 }
 
@@ -360,19 +484,22 @@ std::optional<sdk::DeviceSnapshot> PbxModel::snapshot(const std::string& number)
   snapshot.state = state_of(it->second);
   std::vector<const Call*> here;
   for (const auto& [id, call] : calls_)
-    if (call.device == number) here.push_back(&call);
+    if (is_at(call, number)) here.push_back(&call);
   std::sort(here.begin(), here.end(), [](const Call* a, const Call* b) { return a->sequence < b->sequence; });
   for (const Call* call : here) {
     snapshot.calls.push_back({call->id, number});
-    snapshot.states.push_back(call->answered ? sdk::ConnectionState::connected : sdk::ConnectionState::alerting);
+    snapshot.states.push_back(call->answered     ? sdk::ConnectionState::connected
+                              : call->originated ? sdk::ConnectionState::initiated
+                                                 : sdk::ConnectionState::alerting);
   }
   return snapshot;
 }
 
 sdk::DeviceState PbxModel::state_of(const Device& device) const {
   if (device.offline) return sdk::DeviceState::offline;
-  if (device.project || device.call.empty()) return sdk::DeviceState::idle;
-  return calls_.at(device.call).answered ? sdk::DeviceState::busy : sdk::DeviceState::ringing;
+  if (device.project || device.group || device.call.empty()) return sdk::DeviceState::idle;
+  const Call& call = calls_.at(device.call);
+  return call.answered || call.originated ? sdk::DeviceState::busy : sdk::DeviceState::ringing;
 }
 
 sdk::CallEvent PbxModel::call_event(sdk::CallEventType type, const Call& call, const std::string& device) const {

@@ -38,6 +38,13 @@ class Scheduler {
   virtual sdk::TimePoint now() const = 0;
 };
 
+// An operator dials `number` (a feature code, say) `after` the model starts; see PbxModel::dial.
+struct ScheduledDial {
+  std::chrono::milliseconds after{0};
+  std::string from;
+  std::string number;
+};
+
 struct PbxModelSettings {
   std::uint64_t seed = 1;
   double speed = 1.0;              // every duration below is divided by it before it is scheduled
@@ -53,6 +60,7 @@ struct PbxModelSettings {
   std::chrono::milliseconds abandon_min{15'000};  // the caller's patience, counted from arrival
   std::chrono::milliseconds abandon_max{60'000};
   double offline_operators = 0.1;  // share of the operators that start logged out (rounded)
+  std::vector<ScheduledDial> dials;  // scripted, counted from every start(); scaled by speed like the rest
 };
 
 // A customer's number and the project it calls (empty: any project).
@@ -95,6 +103,16 @@ class PbxModel {
   void add_devices(const std::vector<std::string>& numbers);
   // Logs an operator in or out (DeviceEvent); false when the number is no operator or has a call.
   bool set_logged_in(const std::string& device, bool logged_in);
+  // A PBX hunt group that rings all its members at once (ring-all). Its number is a device that holds no
+  // call and reads idle, like a project; a number that was an operator or a project becomes the group.
+  // Members need not be devices yet, and all start joined. Declaring a group again replaces its members.
+  void set_hunt_group(const std::string& number, const std::vector<std::string>& members);
+  // `member` joins or leaves `group`; false when the group is unknown or `member` is not one of its
+  // members. A member that leaves keeps a call already ringing there.
+  bool set_group_member(const std::string& group, const std::string& member, bool joined);
+  // The hunt groups `member` belongs to, joined or not.
+  std::vector<std::string> groups_of(const std::string& member) const;
+  bool is_hunt_group(const std::string& number) const { return groups_.count(number) != 0; }
 
   // Generated arrivals start and stop with the model. stop() cancels every timer and forgets every call
   // without events (the link is gone); devices return to idle, logged-out operators stay out.
@@ -105,9 +123,20 @@ class PbxModel {
   // A call from `caller` (empty: withheld) arrives at project `project` now. Its id, or nothing when
   // `project` is not a project number.
   std::optional<std::string> offer_call(const std::string& project, const std::string& caller);
+  // Operator `from` (logged in, no call) goes off-hook and dials `to`: an OriginatedEvent at `from`
+  // (calling `from`, called `to`, local state initiated) and `from` reads busy until the call is cleared
+  // there with clear({id, from}). Nothing rings, whatever `to` is: the model does not connect internal
+  // calls, it only lets an operator dial feature codes. The call's id, or nothing when `from` is not an
+  // idle, logged-in operator.
+  std::optional<std::string> dial(const std::string& from, const std::string& to);
   // The call engine's requests. `done` runs once, before the events the request causes.
   // deflect: refused (not alerting at call.device), unavailable (destination offline or unknown),
   // busy (destination ringing or busy), invalid_argument (the call already alerts at that project).
+  // A hunt group as destination rings every joined, logged-in, idle member at once: Diverted at
+  // call.device, then Delivered at each member (in the order declared). The first to answer gets the call
+  // (Established there), then every other member's ring ends (ConnectionCleared there, releasing device
+  // that member). No member free: busy. While it rings at several members, the call may be deflected,
+  // transferred or cleared from any of them, and it leaves all of them.
   void deflect(const sdk::CallRef& call, const std::string& destination, const sdk::Completion& done);
   // Moves a call answered at call.device to `destination`, where it rings again (a single-step transfer):
   // ConnectionCleared at call.device, then Delivered at the destination, both with cause "transfer"; the
@@ -128,8 +157,13 @@ class PbxModel {
  private:
   struct Device {
     bool project = false;
+    bool group = false;  // a hunt group's number
     bool offline = false;
     std::string call;  // an operator's one call; empty when free
+  };
+  struct GroupMember {
+    std::string number;
+    bool joined = true;
   };
   struct Call {
     std::uint64_t sequence = 0;
@@ -139,9 +173,13 @@ class PbxModel {
     std::string device;       // where it alerts or is answered now
     std::string redirecting;  // the device it was last deflected from
     bool answered = false;
+    bool originated = false;  // dialled by an operator (dial()): held at that operator until cleared
     Duration talk_time{};
     std::unique_ptr<ScheduledTask> operator_timer;  // the answer, then the end of the conversation
     std::unique_ptr<ScheduledTask> caller_timer;    // the caller's patience while unanswered
+    // Ring-all: the members it rings at while `device` is the hunt group, and each one's answer.
+    std::vector<std::string> ringing;
+    std::vector<std::unique_ptr<ScheduledTask>> member_timers;  // per entry of `ringing`
   };
 
   Duration scaled(Duration model_time) const;
@@ -149,8 +187,18 @@ class PbxModel {
   void generate_call();
   std::string random_mobile_number();
   std::string open_call(const std::string& project, const std::string& caller);
-  void ring_operator(Call& call);
-  void answer(const std::string& call_id);
+  // Checks that `destination` can take a call; for a hunt group, fills `members` with the free ones.
+  std::optional<sdk::Error> check_destination(const std::string& destination, std::vector<std::string>& members) const;
+  // The call leaves where it alerts or talks now (without events) and rings at `destination` (or its
+  // members); the Delivered events are left to the caller.
+  void move_call(Call& call, const std::string& destination, const std::vector<std::string>& members);
+  void emit_delivered(const Call& call, const std::string& cause);
+  // Devices the call rings at or is answered at: its device, or its members while it rings a group.
+  std::vector<std::string> devices_of(const Call& call) const;
+  bool is_at(const Call& call, const std::string& device) const;
+  std::unique_ptr<ScheduledTask> ring_operator(const std::string& call_id, const std::string& device);
+  void answer(const std::string& call_id, const std::string& device);
+  void schedule_dials();
   void end_conversation(const std::string& call_id);
   void caller_hangs_up(const std::string& call_id);
   // Clears the call at its device with `releasing` as the device that left, and forgets it.
@@ -171,7 +219,9 @@ class PbxModel {
   std::vector<KnownCaller> known_callers_;
   std::map<std::string, Device> devices_;
   std::map<std::string, Call> calls_;
+  std::map<std::string, std::vector<GroupMember>> groups_;  // hunt group number -> members, in order
   std::unique_ptr<ScheduledTask> arrival_timer_;
+  std::vector<std::unique_ptr<ScheduledTask>> dial_timers_;
   bool running_ = false;
   std::uint64_t generated_ = 0;
   std::uint64_t last_call_ = 0;  // ids stay unique across stop() and start()

@@ -62,11 +62,17 @@ sdk::ConfigSchema SimDriver::schema() {
   s.add("storage", sdk::TypeSpec::reference_to(sdk::Category::storage))
       .doc("Storage whose customers' numbers are the known callers. Default: the only storage instance, when "
            "exactly one is configured; otherwise every caller is unknown or withheld.");
+  s.add("hunt_groups", sim::hunt_groups_type())
+      .doc("The PBX's hunt groups, {number, members} each, ringing all members at once: a call deflected to "
+           "the number rings every joined, logged-in, free member, and the first to answer takes it; with "
+           "none free the deflect fails as busy. Members start joined; set_agent_state (e.g. the engine "
+           "acting on a join or leave code) changes that.");
   return s;
 }
 
 void SimDriver::validate(const sdk::Settings& settings, sdk::Diagnostics& diag) {
   sim::check_model_settings(settings, diag);
+  sim::check_hunt_groups(settings, "hunt_groups", diag);
 }
 
 SimDriver::SimDriver(sdk::Context& context, const sdk::Settings& settings)
@@ -77,6 +83,9 @@ SimDriver::SimDriver(sdk::Context& context, const sdk::Settings& settings)
       scheduler_(context),
       model_(sim::model_settings(settings), scheduler_, [this](sdk::Event event) { publish(std::move(event)); }) {
   if (settings.has("projects")) configured_projects_ = settings.strings("projects");
+  // Before any device is added, so a group number never becomes an operator.
+  hunt_groups_ = sim::hunt_groups(settings, "hunt_groups");
+  for (const auto& group : hunt_groups_) model_.set_hunt_group(group.number, group.members);
 }
 
 sdk::DriverCapabilities SimDriver::capabilities() const {
@@ -84,6 +93,7 @@ sdk::DriverCapabilities SimDriver::capabilities() const {
   c.deflect = true;
   c.clear_connection = true;
   c.snapshot = true;
+  c.agent_state = true;
   return c;
 }
 
@@ -148,6 +158,14 @@ std::vector<std::string> SimDriver::resolve_projects() const {
 
 void SimDriver::finish_start(std::vector<sim::KnownCaller> known_callers) {
   auto projects = resolve_projects();
+  // A configured hunt group is the PBX's own number: calls to it ring its members, they do not wait there.
+  auto group_numbers = std::remove_if(projects.begin(), projects.end(),
+                                      [&](const std::string& number) { return model_.is_hunt_group(number); });
+  if (group_numbers != projects.end()) {
+    context_.logger().warn("project numbers that are hunt groups numbers={} effect=\"no calls arrive on them\"",
+                           joined({group_numbers, projects.end()}));
+    projects.erase(group_numbers, projects.end());
+  }
   auto known_count = known_callers.size();
   model_.set_projects(projects);
   model_.set_known_callers(std::move(known_callers));
@@ -253,6 +271,28 @@ void SimDriver::snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSnap
     return;
   }
   done(std::move(*snapshot));
+}
+
+void SimDriver::set_agent_state(std::string device, std::string group, sdk::AgentState state, sdk::Completion done) {
+  if (refuse_unless_running(done, "set agent state")) return;
+  // The model has no agent states of its own: taking the group's calls or not is all a ring-all group needs.
+  bool join = state == sdk::AgentState::logged_in || state == sdk::AgentState::ready;
+  auto numbers = sim::hunt_groups_following(hunt_groups_, group);
+  if (numbers.empty()) {
+    // An SA group whose calls Switchboard distributes itself (linear, round robin, longest idle): the PBX only
+    // keeps the membership, and the simulated one has nothing to ring for it.
+    context_.logger().info("sa group membership recorded group={} member={} joined={}", group, device, join);
+    done(sdk::Status::success());
+    return;
+  }
+  for (const auto& number : numbers)
+    if (!model_.set_group_member(number, device, join)) {
+      done(sdk::make_error(sdk::ErrorCode::not_found, device + " is not a member of hunt group " + number));
+      return;
+    }
+  context_.logger().info("hunt group membership group={} hunt_groups={} member={} joined={}", group, joined(numbers),
+                         device, join);
+  done(sdk::Status::success());
 }
 
 void SimDriver::publish(sdk::Event event) {

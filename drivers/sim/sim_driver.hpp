@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model_settings.hpp"
 #include "pbx_model.hpp"
 #include "switchboard/sdk/config.hpp"
 #include "switchboard/sdk/context.hpp"
@@ -44,6 +45,7 @@ class SimDriver final : public sdk::PbxDriver {
   void transfer(sdk::CallRef call, std::string destination, sdk::Completion done) override;
   void clear(sdk::CallRef call, sdk::Completion done) override;
   void snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSnapshot> done) override;
+  void set_agent_state(std::string device, std::string group, sdk::AgentState state, sdk::Completion done) override;
 
  private:
   enum class State { stopped, starting, running };
@@ -57,6 +59,7 @@ class SimDriver final : public sdk::PbxDriver {
   bool refuse_unless_running(const sdk::Completion& done, const char* request);
 
   sdk::Context& context_;
+  std::vector<sim::HuntGroupSpec> hunt_groups_;
   std::optional<std::vector<std::string>> configured_projects_;  // nothing: ask the routing strategies
   std::string storage_name_;  // empty: the only storage instance, if there is exactly one
   std::uint64_t seed_;

@@ -45,6 +45,8 @@ csta_port=$(sed -n 's/^listening csta=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/pbx
 control_port=$(sed -n 's/.* control=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/pbxsim.out")
 
 cat >"$work/host.yaml" <<YAML
+control: {socket: "$work/control.sock"}
+command_log: "$work/LOG_SA.TXT"
 storage: {main: {type: soci, config: {connection: "sqlite3://$work/db.sqlite"}}}
 routing:
   projects:

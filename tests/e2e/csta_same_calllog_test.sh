@@ -31,6 +31,8 @@ model_settings='seed: 11, speed: 40, calls_per_minute: 12, known_callers: 0.7, w
 config() {  # config DIR DRIVER_BLOCK
   cat <<YAML
 numbers: {region: CZ, pbx_exit_code: "0", internal_max_digits: 4}
+control: {socket: "$1/control.sock"}
+command_log: "$1/LOG_SA.TXT"
 storage: {main: {type: soci, config: {connection: "sqlite3://$1/db.sqlite"}}}
 routing:
   projects:

@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
       "PBX model of the `sim` driver, for testing CSTA clients over a real socket. Prints\n"
       "  listening csta=HOST:PORT control=HOST:PORT\n"
       "on stdout once bound, then runs until SIGINT/SIGTERM, the control command `quit`, or the end of --load.\n"
-      "Control port: one command a line: drop | silent on|off | garbage | call PROJECT [CALLER] | status | quit.\n"
+      "Control port: one command a line: drop | silent on|off | garbage | call PROJECT [CALLER] | dial FROM NUMBER |\n"
+      "status | quit.\n"
       "Exit status: 0 done, 1 runtime failure (port in use, load client never set up), 2 bad arguments or scenario.",
       "switchboard-pbxsim"};
   std::string listen;

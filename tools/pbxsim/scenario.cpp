@@ -50,8 +50,15 @@ ConfigSchema calls_schema() {
 }
 
 // Numbers must be non-empty and name one device each: a number cannot be both a project and an extension.
+// A hunt group's number is a device of its own too; its members must be extensions.
 void check_numbers(const sdk::Settings& root, Diagnostics& diag) {
   std::map<std::string, std::string> owner;  // number -> "projects[0]"
+  const auto groups = root.objects("hunt_groups");
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const auto& number = groups[i]->string("number");
+    std::string path = "hunt_groups[" + std::to_string(i) + "]";
+    if (!number.empty()) owner.emplace(number, path);  // twice is check_hunt_groups' to report
+  }
   for (const char* key : {"projects", "extensions"}) {
     const auto& items = root.value(key).items;
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -64,6 +71,11 @@ void check_numbers(const sdk::Settings& root, Diagnostics& diag) {
         diag.error(items[i].position, path, "'" + items[i].text + "' is already given as " + it->second);
     }
   }
+  const auto extensions = root.strings("extensions");
+  for (const auto* group : groups)
+    for (const auto& member : group->strings("members"))
+      if (!member.empty() && std::find(extensions.begin(), extensions.end(), member) == extensions.end())
+        diag.error(*group, "members", "'" + member + "' is not one of the extensions");
 }
 
 }  // namespace
@@ -74,6 +86,9 @@ sdk::ConfigSchema scenario_schema() {
   s.add("projects", numbers).required().min(1).doc("The project numbers calls arrive on.");
   s.add("extensions", numbers).required().min(1)
       .doc("The operator extensions; every other number is an unknown device.");
+  s.add("hunt_groups", sim::hunt_groups_type())
+      .doc("Hunt groups that ring all their members at once, {number, members} each; members are extensions and "
+           "start joined. SetAgentState joins (loggedOn, ready) or leaves (loggedOff, notReady) them.");
   s.add("callers", sdk::TypeSpec::list_of(sdk::TypeSpec::object_of(caller_schema())))
       .doc("Known callers, in order: generated calls pick from them by index, load mode takes them in turn.");
   s.add("session", sdk::TypeSpec::object_of(session_schema())).doc("ECMA-354 application session.");
@@ -97,11 +112,13 @@ std::optional<Scenario> parse_scenario(const std::string& yaml_text, const std::
   auto settings = sdk::apply_schema(scenario_schema(), root, "", diag);
   if (!settings) return std::nullopt;
 
+  sim::check_hunt_groups(*settings, "hunt_groups", diag);
   check_numbers(*settings, diag);
   sim::check_model_settings(settings->object("calls"), diag);
   Scenario scenario;
   scenario.projects = settings->strings("projects");
   scenario.extensions = settings->strings("extensions");
+  scenario.hunt_groups = sim::hunt_groups(*settings, "hunt_groups");
   for (const auto* caller : settings->objects("callers")) {
     const auto& project = caller->string("project");
     if (!project.empty() &&

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "model_settings.hpp"
 #include "pbx_model.hpp"
 #include "switchboard/sdk/config.hpp"
 
@@ -25,6 +26,7 @@ struct SessionSettings {
 struct Scenario {
   std::vector<std::string> projects;    // numbers calls arrive on
   std::vector<std::string> extensions;  // operator extensions; no other device exists
+  std::vector<sim::HuntGroupSpec> hunt_groups;  // ring-all groups of extensions
   std::vector<sim::KnownCaller> callers;
   SessionSettings session;
   std::chrono::milliseconds status_interval{30'000};  // pbxsim's own SystemStatus polls; 0: never

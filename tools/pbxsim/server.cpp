@@ -89,8 +89,13 @@ std::optional<Message> csta_event(const sdk::CallEvent& event) {
       m.called_device = event.other_device;
       m.local_connection_info = sdk::ConnectionState::fail;
       return m;
-    case sdk::CallEventType::transferred:
     case sdk::CallEventType::originated:
+      m.kind = MessageKind::originated;
+      m.calling_device = event.calling;
+      m.called_device = event.called;
+      m.local_connection_info = event.local_state;
+      return m;
+    case sdk::CallEventType::transferred:
       return std::nullopt;
   }
   return std::nullopt;
@@ -159,6 +164,7 @@ PbxSimServer::PbxSimServer(asio::io_context& io, Scenario scenario, ServerOption
   model_.set_projects(scenario_.projects);
   model_.set_known_callers(scenario_.callers);
   model_.add_devices(scenario_.extensions);
+  for (const auto& group : scenario_.hunt_groups) model_.set_hunt_group(group.number, group.members);
   if (options_.load) load_.emplace(options_.load->calls);
 }
 
@@ -291,6 +297,7 @@ void PbxSimServer::handle(ClientConnection& client, std::uint16_t invoke_id, Mes
     // Route services from the client are not confirmed: the outcome shows as events, ReRoute or RouteEnd.
     case MessageKind::route_select: route_select(client, invoke_id, request); return;
     case MessageKind::route_end: route_end(client, request); return;
+    case MessageKind::set_agent_state: set_agent_state(client, invoke_id, request); return;
     default: break;
   }
   if (invoke_id == csta::kEventInvokeId) {
@@ -541,6 +548,44 @@ void PbxSimServer::route_end(ClientConnection& client, const Message& request) {
   routes_.erase(it);
 }
 
+void PbxSimServer::set_agent_state(ClientConnection& client, std::uint16_t invoke_id, const Message& request) {
+  const auto& device = request.device_id;
+  if (extensions_.count(device) == 0) {
+    refuse(client, invoke_id, kOperation, "invalidDeviceID", "no extension " + device);
+    return;
+  }
+  // The model knows membership only: logged on and ready take the group's calls, the rest do not.
+  const auto& state = request.agent_state;
+  bool joined = state == "loggedOn" || state == "ready";
+  if (!joined && state != "loggedOff" && state != "notReady") {
+    refuse(client, invoke_id, kOperation, "invalidAgentState", "agent state not simulated: " + state);
+    return;
+  }
+  // Without a group: every group the device is a member of, as a switch logs an agent on to all of them.
+  auto groups = request.agent_group.empty() ? model_.groups_of(device)
+                                            : sim::hunt_groups_following(scenario_.hunt_groups, request.agent_group);
+  if (groups.empty() && !request.agent_group.empty()) {
+    // An SA group whose calls Switchboard distributes itself: the switch keeps the membership, nothing rings.
+    log_->info("agent state client={} device={} state={} sa_group={} (no hunt group rings for it)", client.number(),
+               device, state, request.agent_group);
+    respond(client, invoke_id, MessageKind::set_agent_state_response);
+    return;
+  }
+  if (groups.empty()) {
+    refuse(client, invoke_id, kOperation, "invalidAgentGroup",
+           request.agent_group.empty() ? device + " is in no hunt group" : "no hunt group " + request.agent_group);
+    return;
+  }
+  for (const auto& group : groups)
+    if (!model_.set_group_member(group, device, joined)) {
+      refuse(client, invoke_id, kOperation, "invalidAgentGroup", device + " is not a member of hunt group " + group);
+      return;
+    }
+  log_->info("agent state client={} device={} state={} groups={}", client.number(), device, state,
+             fmt::join(groups, ","));
+  respond(client, invoke_id, MessageKind::set_agent_state_response);
+}
+
 void PbxSimServer::watch(ClientConnection& client, const std::string& device) {
   client.devices_watched.insert(device);
   if (client.set_up) return;
@@ -689,10 +734,15 @@ ControlReply PbxSimServer::control(std::string_view line) {
     if (!id) return {fmt::format("error {} is not a project", words[1])};
     return {"ok call " + *id};
   }
+  if (command == "dial" && words.size() == 3) {
+    auto id = model_.dial(std::string(words[1]), std::string(words[2]));
+    if (!id) return {fmt::format("error {} is not an idle, logged-in extension", words[1])};
+    return {"ok dial " + *id};
+  }
   if (command == "status" && words.size() == 1) return {"ok " + status_line()};
   if (command == "quit" && words.size() == 1) return {"ok bye", true};
   if (command == "help" && words.size() == 1)
-    return {"ok commands: drop | silent on|off | garbage | call PROJECT [CALLER|-] | status | quit"};
+    return {"ok commands: drop | silent on|off | garbage | call PROJECT [CALLER|-] | dial FROM NUMBER | status | quit"};
   return {fmt::format("error unknown command '{}' (try help)", line)};
 }
 
@@ -713,7 +763,7 @@ std::string PbxSimServer::status_line() const {
 }
 
 bool PbxSimServer::is_device(const std::string& number) const {
-  return is_project(number) || extensions_.count(number) != 0;
+  return is_project(number) || extensions_.count(number) != 0 || model_.is_hunt_group(number);
 }
 
 bool PbxSimServer::is_project(const std::string& number) const { return projects_.count(number) != 0; }

@@ -108,6 +108,7 @@ class PbxSimServer final : private ClientConnection::Owner {
   void route_register(ClientConnection& client, std::uint16_t invoke_id, const csta::Message& request);
   void route_select(ClientConnection& client, std::uint16_t invoke_id, const csta::Message& request);
   void route_end(ClientConnection& client, const csta::Message& request);
+  void set_agent_state(ClientConnection& client, std::uint16_t invoke_id, const csta::Message& request);
 
   void respond(ClientConnection& client, std::uint16_t invoke_id, csta::MessageKind kind);
   void refuse(ClientConnection& client, std::uint16_t invoke_id, std::string_view category, std::string_view value,

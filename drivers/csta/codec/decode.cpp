@@ -181,6 +181,8 @@ constexpr KindName kKinds[] = {
     {"RouteEndRequest", MessageKind::route_end},
     {"ReRoute", MessageKind::re_route},
     {"ReRouteRequest", MessageKind::re_route},
+    {"SetAgentState", MessageKind::set_agent_state},
+    {"SetAgentStateResponse", MessageKind::set_agent_state_response},
     {"DeliveredEvent", MessageKind::delivered},
     {"EstablishedEvent", MessageKind::established},
     {"ConnectionClearedEvent", MessageKind::connection_cleared},
@@ -285,7 +287,7 @@ void read_fields(const pugi::xml_node& root, Message& message) {
     } else if (name == "monitorObject") {
       auto object = child(node, "deviceObject");
       assign_device(message.device_id, object ? object : node);
-    } else if (name == "snapshotObject" || name == "routeingDevice" || name == "routingDevice") {
+    } else if (name == "snapshotObject" || name == "routeingDevice" || name == "routingDevice" || name == "device") {
       assign_device(message.device_id, node);
     } else if (name == "localConnectionInfo") {
       message.local_connection_info = parse_connection_state(trim(node.text().get()));
@@ -307,6 +309,10 @@ void read_fields(const pugi::xml_node& root, Message& message) {
       assign_text(message.route_register_req_id, node);
     } else if (name == "routingCrossRefID") {
       assign_text(message.routing_cross_ref_id, node);
+    } else if (name == "requestedAgentState") {
+      assign_text(message.agent_state, node);
+    } else if (name == "group") {
+      assign_device(message.agent_group, node);
     } else if (name == "errorValue" || name == "errorCode") {
       read_error(node, message);
     } else if (name == "crossRefIDorSnapshotData") {
@@ -324,7 +330,8 @@ void clear_keeping_capacity(Message& m) {
         &m.old_connection.device, &m.device_id, &m.calling_device, &m.called_device, &m.alerting_device,
         &m.answering_device, &m.releasing_device, &m.last_redirection_device, &m.new_destination, &m.cause,
         &m.session_id, &m.application_id, &m.user, &m.password, &m.protocol_version, &m.session_duration,
-        &m.system_status, &m.route_register_req_id, &m.routing_cross_ref_id, &m.error_category, &m.error_value})
+        &m.system_status, &m.route_register_req_id, &m.routing_cross_ref_id, &m.agent_state, &m.agent_group,
+        &m.error_category, &m.error_value})
     field->clear();
   m.local_connection_info.reset();
   m.snapshot.clear();

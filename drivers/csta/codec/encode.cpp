@@ -130,6 +130,8 @@ std::string_view root_name_of(MessageKind kind) {
     case MessageKind::route_select: return "RouteSelect";
     case MessageKind::route_end: return "RouteEnd";
     case MessageKind::re_route: return "ReRoute";
+    case MessageKind::set_agent_state: return "SetAgentState";
+    case MessageKind::set_agent_state_response: return "SetAgentStateResponse";
     case MessageKind::delivered: return "DeliveredEvent";
     case MessageKind::established: return "EstablishedEvent";
     case MessageKind::connection_cleared: return "ConnectionClearedEvent";
@@ -197,6 +199,8 @@ const char* to_string(MessageKind kind) noexcept {
     case MessageKind::route_select: return "route_select";
     case MessageKind::route_end: return "route_end";
     case MessageKind::re_route: return "re_route";
+    case MessageKind::set_agent_state: return "set_agent_state";
+    case MessageKind::set_agent_state_response: return "set_agent_state_response";
     case MessageKind::delivered: return "delivered";
     case MessageKind::established: return "established";
     case MessageKind::connection_cleared: return "connection_cleared";
@@ -223,6 +227,7 @@ sdk::Result<std::string> encode_message(const Message& m) {
     case MessageKind::monitor_stop_response:
     case MessageKind::deflect_call_response:
     case MessageKind::clear_connection_response:
+    case MessageKind::set_agent_state_response:
       break;
     case MessageKind::start_application_session:
       xml.open("applicationInfo");
@@ -337,6 +342,11 @@ sdk::Result<std::string> encode_message(const Message& m) {
         xml.close("errorValue");
       }
       break;
+    case MessageKind::set_agent_state:
+      xml.text("device", m.device_id);
+      xml.text("requestedAgentState", m.agent_state);
+      xml.optional_text("group", m.agent_group);
+      break;
     case MessageKind::csta_error_code:
       write_error(xml, m, "operation");
       break;
@@ -353,11 +363,13 @@ sdk::Result<std::string> encode_message(const Message& m) {
     case MessageKind::failed:
       write_call_event(xml, m, "failedConnection");
       break;
+    case MessageKind::originated:  // pbxsim reports an operator dialling (a hunt group's join code, say)
+      write_call_event(xml, m, "originatedConnection");
+      break;
     case MessageKind::call_cleared:
     case MessageKind::offered:
     case MessageKind::transferred:
     case MessageKind::service_initiated:
-    case MessageKind::originated:
     case MessageKind::unknown:
       return sdk::Error{sdk::ErrorCode::not_supported,
                         fmt::format("no CSTA encoder for message kind {}", to_string(m.kind))};

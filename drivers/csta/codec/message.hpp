@@ -44,6 +44,8 @@ enum class MessageKind {
   route_select,
   route_end,
   re_route,  // the switch asks for another route: the one selected failed
+  set_agent_state,
+  set_agent_state_response,
   delivered,
   established,
   connection_cleared,
@@ -81,7 +83,8 @@ struct Message {
   std::string monitor_cross_ref_id;
   sdk::CallRef connection;      // connection / establishedConnection / droppedConnection / callToBeDiverted …
   sdk::CallRef old_connection;  // TransferedEvent: primaryOldCall
-  std::string device_id;        // the device a request is about: monitorObject, snapshotObject, routeingDevice
+  std::string device_id;        // the device a request is about: monitorObject, snapshotObject, routeingDevice,
+                                // SetAgentState's device
   std::string calling_device;
   std::string called_device;    // also RouteRequest's currentRoute
   std::string alerting_device;
@@ -104,6 +107,11 @@ struct Message {
 
   std::string route_register_req_id;
   std::string routing_cross_ref_id;
+
+  // SetAgentState: requestedAgentState as ECMA writes it (loggedOn, loggedOff, ready, notReady,
+  // workingAfterCall) and the optional group (ACD / hunt group) it applies to.
+  std::string agent_state;
+  std::string agent_group;
 
   // CSTAErrorCode, RouteEnd errorValue, StartApplicationSessionNegResponse errorCode.
   std::string error_category;  // operation, stateIncompatibility, definedError …

@@ -657,3 +657,92 @@ TEST(CstaDriver, AProjectNumberIsAQueueThatReadsIdleWhateverItsCalls) {
   EXPECT_EQ(after.back().state, sdk::DeviceState::ringing);
   EXPECT_EQ(h.call_events().size(), 2u);
 }
+
+TEST(CstaDriver, SetsAgentStateAndMapsNegativeAnswersAsForDeflect) {
+  Harness h;
+  EXPECT_TRUE(h.driver->capabilities().agent_state);
+  std::optional<sdk::Status> down;
+  h.driver->set_agent_state("114", "401", sdk::AgentState::logged_in, [&](sdk::Status s) { down = s; });
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->error().code, sdk::ErrorCode::unavailable) << "not into a link that is not up";
+
+  h.bring_up({"100", "N<114>;noa=unknown"});
+  const std::vector<std::pair<sdk::AgentState, std::string>> states{{sdk::AgentState::logged_in, "loggedOn"},
+                                                                   {sdk::AgentState::logged_out, "loggedOff"},
+                                                                   {sdk::AgentState::ready, "ready"},
+                                                                   {sdk::AgentState::not_ready, "notReady"}};
+  for (const auto& [state, written] : states) {
+    auto ok = h.complete([&](auto done) { h.driver->set_agent_state("114", "401", state, done); }, [&] {
+      auto request = h.pbx.expect(MessageKind::set_agent_state);
+      ASSERT_TRUE(request);
+      EXPECT_EQ(request->message.device_id, "N<114>;noa=unknown") << "the switch's own form";
+      EXPECT_EQ(request->message.agent_state, written);
+      EXPECT_EQ(request->message.agent_group, "401");
+      h.pbx.reply(request->invoke_id, MessageKind::set_agent_state_response);
+    });
+    ASSERT_TRUE(ok && ok->ok()) << written;
+  }
+
+  const std::vector<std::pair<std::string, sdk::ErrorCode>> answers{
+      {"invalidDeviceID", sdk::ErrorCode::unavailable}, {"invalidAgentGroup", sdk::ErrorCode::refused}};
+  for (const auto& [value, code] : answers) {
+    auto refused = h.complete([&](auto done) { h.driver->set_agent_state("114", "499", sdk::AgentState::ready, done); },
+                              [&] {
+                                auto request = h.pbx.expect(MessageKind::set_agent_state);
+                                ASSERT_TRUE(request);
+                                Message error;
+                                error.kind = MessageKind::csta_error_code;
+                                error.error_category = "operation";
+                                error.error_value = value;
+                                h.pbx.send(request->invoke_id, error);
+                              });
+    ASSERT_TRUE(refused);
+    ASSERT_FALSE(refused->ok());
+    EXPECT_EQ(refused->error().code, code) << value;
+    EXPECT_NE(refused->error().message.find(value), std::string::npos);
+  }
+}
+
+TEST(CstaDriver, AnOriginatedCallIsACallEventAndTheDeviceBusyUntilCleared) {
+  Harness h;
+  h.bring_up({"100", "114"});
+  auto before = h.device_events().size();
+  Message originated;
+  originated.kind = MessageKind::originated;
+  originated.monitor_cross_ref_id = "x114";
+  originated.connection = {"c3", "114"};
+  originated.calling_device = "114";
+  originated.called_device = "401";
+  originated.local_connection_info = sdk::ConnectionState::initiated;
+  h.pbx.event(originated);
+  h.pump_until([&] { return h.call_events().size() == 1 && h.device_events().size() > before; });
+  ASSERT_EQ(h.call_events().size(), 1u);
+  auto e = h.call_events()[0];
+  EXPECT_EQ(e.type, sdk::CallEventType::originated);
+  EXPECT_EQ(e.connection.call_id, "c3");
+  EXPECT_EQ(e.connection.device, "114");
+  EXPECT_EQ(e.calling, "114");
+  EXPECT_EQ(e.called, "401");
+  EXPECT_EQ(e.local_state, sdk::ConnectionState::initiated);
+  EXPECT_EQ(e.driver, "pbx");
+  ASSERT_GT(h.device_events().size(), before);
+  EXPECT_EQ(h.device_events().back().device, "114");
+  EXPECT_EQ(h.device_events().back().state, sdk::DeviceState::busy);
+
+  // The engine clears the feature-code call: ClearConnection, then the switch's ConnectionCleared.
+  auto cleared = h.complete([&](auto done) { h.driver->clear({"c3", "114"}, done); }, [&] {
+    auto request = h.pbx.expect(MessageKind::clear_connection);
+    ASSERT_TRUE(request);
+    EXPECT_EQ(request->message.connection.call_id, "c3");
+    h.pbx.reply(request->invoke_id, MessageKind::clear_connection_response);
+  });
+  ASSERT_TRUE(cleared && cleared->ok());
+  Message dropped;
+  dropped.kind = MessageKind::connection_cleared;
+  dropped.monitor_cross_ref_id = "x114";
+  dropped.connection = {"c3", "114"};
+  dropped.releasing_device = "114";
+  h.pbx.event(dropped);
+  h.pump_until([&] { return h.device_events().back().state == sdk::DeviceState::idle; });
+  EXPECT_EQ(h.device_events().back().state, sdk::DeviceState::idle);
+}

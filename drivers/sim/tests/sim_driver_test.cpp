@@ -699,3 +699,116 @@ TEST(SimDriver, ProjectsComeFromTheRoutingStrategiesWhenNotConfigured) {
   EXPECT_EQ(called, (std::set<std::string>{"100", "200", "300"}));
   EXPECT_TRUE(sim.ctx.logger().contains("projects=100,200,300"));
 }
+
+// ----- hunt groups -----------------------------------------------------------------------------------------
+
+namespace {
+
+ConfigNode hunt_group_401() {
+  return ConfigNode::list(
+      {ConfigNode::map({{"number", "401"}, {"members", ConfigNode::list({"114", "115"})}})});
+}
+
+sdk::Status set_agent_state(Sim& sim, const std::string& device, const std::string& group, sdk::AgentState state) {
+  sdk::Status result = sdk::make_error(sdk::ErrorCode::failed, "set_agent_state did not complete");
+  sim.driver->set_agent_state(device, group, state, [&](sdk::Status s) { result = s; });
+  sim.ctx.run();
+  return result;
+}
+
+}  // namespace
+
+TEST(SimDriver, SetsAgentStateAsHuntGroupMembership) {
+  Sim sim(config({{"hunt_groups", hunt_group_401()}}));
+  EXPECT_TRUE(sim.driver->capabilities().agent_state);
+  EXPECT_EQ(code_of(set_agent_state(sim, "114", "401", sdk::AgentState::logged_out)), sdk::ErrorCode::unavailable)
+      << "not before start, like every request";
+  sim.start({"100", "114", "115", "401"});
+  EXPECT_TRUE(set_agent_state(sim, "114", "401", sdk::AgentState::not_ready).ok());
+  EXPECT_TRUE(set_agent_state(sim, "115", "401", sdk::AgentState::logged_out).ok());
+  EXPECT_EQ(code_of(set_agent_state(sim, "116", "401", sdk::AgentState::ready)), sdk::ErrorCode::not_found);
+  EXPECT_TRUE(set_agent_state(sim, "114", "499", sdk::AgentState::ready).ok())
+      << "an SA group the PBX does not ring (Switchboard distributes its calls): membership only";
+
+  auto call = sim.next_call();
+  EXPECT_EQ(code_of(sim.deflect(call.connection.call_id, "100", "401")), sdk::ErrorCode::busy) << "nobody joined";
+  EXPECT_TRUE(set_agent_state(sim, "115", "401", sdk::AgentState::ready).ok());
+  EXPECT_TRUE(set_agent_state(sim, "114", "401", sdk::AgentState::logged_in).ok());
+  auto mark = sim.mark();
+  ASSERT_TRUE(sim.deflect(call.connection.call_id, "100", "401").ok());
+  sim.ctx.advance(3s);  // both answer after 3s: 114, rung first, is first
+  std::vector<std::string> seen;
+  for (const auto& c : sim.calls(mark)) seen.push_back(std::string(sdk::to_string(c.type)) + "@" + c.connection.device);
+  EXPECT_EQ(seen, (std::vector<std::string>{"diverted@100", "delivered@114", "delivered@115", "established@114",
+                                            "cleared@115"}));
+  EXPECT_EQ(sim.devices().back().device, "115");
+  EXPECT_EQ(sim.devices().back().state, sdk::DeviceState::idle);
+}
+
+TEST(SimDriver, AHuntGroupFollowsTheAgentStateOfTheGroupItServes) {
+  // The engine names the SA group (300); the PBX rings its hunt group 390.
+  auto groups = ConfigNode::list({ConfigNode::map(
+      {{"number", "390"}, {"members", ConfigNode::list({"114", "115"})}, {"group", "300"}})});
+  Sim sim(config({{"hunt_groups", groups}}));
+  sim.start();
+  EXPECT_TRUE(set_agent_state(sim, "114", "300", sdk::AgentState::logged_out).ok());
+  EXPECT_TRUE(set_agent_state(sim, "115", "390", sdk::AgentState::logged_out).ok()) << "its own number too";
+  auto call = sim.next_call();
+  EXPECT_EQ(code_of(sim.deflect(call.connection.call_id, "100", "390")), sdk::ErrorCode::busy);
+  EXPECT_TRUE(set_agent_state(sim, "115", "300", sdk::AgentState::logged_in).ok());
+  auto mark = sim.mark();
+  ASSERT_TRUE(sim.deflect(call.connection.call_id, "100", "390").ok());
+  auto calls = sim.calls(mark);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].connection.device, "115");
+}
+
+TEST(SimDriver, ScriptedDialsAreOriginatedAtTheOperator) {
+  auto dial = ConfigNode::map({{"after", "5s"}, {"from", "114"}, {"number", "401"}});
+  Sim sim(config({{"hunt_groups", hunt_group_401()}, {"dials", ConfigNode::list({dial})}, {"max_calls", "0"},
+                  {"calls_per_minute", "0"}}));
+  sim.start();
+  sim.ctx.advance(5s);
+  auto calls = sim.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].type, sdk::CallEventType::originated);
+  EXPECT_EQ(calls[0].connection.device, "114");
+  EXPECT_EQ(calls[0].calling, "114");
+  EXPECT_EQ(calls[0].called, "401");
+  EXPECT_EQ(calls[0].driver, "sim-a");
+  EXPECT_EQ(sim.devices().back().state, sdk::DeviceState::busy);
+  // The engine clears the join-code call; the operator is free again.
+  sdk::Status cleared;
+  sim.driver->clear(calls[0].connection, [&](sdk::Status s) { cleared = s; });
+  sim.ctx.run();
+  EXPECT_TRUE(cleared.ok());
+  EXPECT_EQ(sim.calls().back().type, sdk::CallEventType::cleared);
+  EXPECT_EQ(sim.devices().back().state, sdk::DeviceState::idle);
+}
+
+TEST(SimDriver, AHuntGroupNumberIsNoProjectAndIsDeclaredOnce) {
+  FakeRouting routing({"100", "401"});
+  ConfigNode cfg = config({{"hunt_groups", hunt_group_401()}});
+  auto& entries = cfg.entries();
+  entries.erase(std::remove_if(entries.begin(), entries.end(), [](const auto& e) { return e.key == "projects"; }),
+                entries.end());
+  Sim sim(cfg);
+  sim.ctx.add_instance(sdk::Category::routing, "r", &routing);
+  sim.start({"100", "114", "401"});
+  EXPECT_TRUE(sim.ctx.logger().contains("project numbers that are hunt groups numbers=401"));
+  EXPECT_TRUE(sim.ctx.logger().contains("projects=100 "));
+  EXPECT_EQ(sim.devices().back().device, "401");
+  EXPECT_EQ(sim.devices().back().state, sdk::DeviceState::idle);
+
+  sdk::Diagnostics diag;
+  auto twice = ConfigNode::list({ConfigNode::map({{"number", "401"}, {"members", ConfigNode::list({"114", "114"})}}),
+                                 ConfigNode::map({{"number", "401"}, {"members", ConfigNode::list({"115"})}})});
+  auto settings = sdk::apply_schema(factory.schema(), config({{"hunt_groups", twice}}), "drivers.pbx.config", diag);
+  ASSERT_TRUE(settings);
+  factory.validate(*settings, diag);
+  std::vector<std::string> paths;
+  for (const auto& e : diag.errors()) paths.push_back(e.path + ": " + e.message);
+  EXPECT_EQ(paths, (std::vector<std::string>{
+                       "drivers.pbx.config.hunt_groups[0].members: '114' is empty, the group itself or given twice",
+                       "drivers.pbx.config.hunt_groups[1].number: '401' is already the number of hunt_groups[0]"}));
+}

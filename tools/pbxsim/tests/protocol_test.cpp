@@ -1,5 +1,6 @@
 // pbxsim in-process against a raw CSTA client: session, supervision, monitors, call control, routing,
 // fault injection. Calls come from the control port's `call` command, so every test decides its traffic.
+#include <set>
 #include <string>
 
 #include "test_support.hpp"
@@ -521,6 +522,106 @@ TEST(Control, AnswersStatusAndRefusesUnknownCommands) {
   EXPECT_NE(status.find("calls=1 offered=1 routed=0 silent=no"), std::string::npos) << status;
   EXPECT_EQ(control.command("dance").rfind("error unknown command", 0), 0u);
   EXPECT_EQ(control.command("silent maybe").rfind("error", 0), 0u);
+}
+
+// ----- hunt groups and agents ------------------------------------------------------------------------------
+
+const std::string kGroupScenario = R"(
+projects: ["100", "200"]
+extensions: ["101", "102", "103"]
+hunt_groups: [{number: "401", members: ["101", "102"], group: "300"}]
+status_interval: 0
+calls: {calls_per_minute: 0, offline_operators: 0, answer_probability: 0}
+)";
+
+Message set_agent_state(const std::string& device, const std::string& state, const std::string& group) {
+  auto m = make(MessageKind::set_agent_state);
+  m.device_id = device;
+  m.agent_state = state;
+  m.agent_group = group;
+  return m;
+}
+
+TEST(Agents, SetAgentStateJoinsAndLeavesHuntGroups) {
+  InProcessPbxSim pbx(kGroupScenario);
+  ControlClient control(pbx.control_port());
+  CstaTestClient client(pbx.csta_port());
+  auto refs = monitor_all(client);
+  EXPECT_EQ(client.request(monitor_start("401")).kind, MessageKind::monitor_start_response) << "a device too";
+
+  EXPECT_EQ(client.request(set_agent_state("101", "loggedOff", "401")).kind, MessageKind::set_agent_state_response);
+  // Without a group: every group of the device.
+  EXPECT_EQ(client.request(set_agent_state("102", "notReady", "")).kind, MessageKind::set_agent_state_response);
+  auto id = offer_call(control, "100", "0602123456");
+  client.expect_event(MessageKind::delivered);
+  expect_error(client.request(deflect({id, "100"}, "401")), "systemResourceAvailability", "resourceBusy");
+
+  // The group it follows names it as well as its own number.
+  EXPECT_EQ(client.request(set_agent_state("102", "ready", "300")).kind, MessageKind::set_agent_state_response);
+  ASSERT_EQ(client.request(deflect({id, "100"}, "401")).kind, MessageKind::deflect_call_response);
+  auto diverted = client.expect_event(MessageKind::diverted);
+  EXPECT_EQ(diverted.new_destination, "401");
+  auto delivered = client.expect_event(MessageKind::delivered);
+  EXPECT_EQ(delivered.connection.device, "102") << "101 left the group";
+  EXPECT_EQ(delivered.monitor_cross_ref_id, refs["102"]);
+
+  expect_error(client.request(set_agent_state("103", "loggedOn", "401")), "operation", "invalidAgentGroup");
+  expect_error(client.request(set_agent_state("103", "loggedOn", "")), "operation", "invalidAgentGroup");
+  EXPECT_EQ(client.request(set_agent_state("101", "loggedOn", "499")).kind, MessageKind::set_agent_state_response)
+      << "an SA group no hunt group rings for (Switchboard distributes its calls): the switch keeps the membership";
+  expect_error(client.request(set_agent_state("999", "loggedOn", "401")), "operation", "invalidDeviceID");
+  expect_error(client.request(set_agent_state("101", "workingAfterCall", "401")), "operation", "invalidAgentState");
+}
+
+TEST(Agents, AHuntGroupRingsAllAndTheFirstToAnswerTakesTheCall) {
+  InProcessPbxSim pbx(R"(
+projects: ["100", "200"]
+extensions: ["101", "102", "103"]
+hunt_groups: [{number: "401", members: ["101", "102"]}]
+status_interval: 0
+calls: {calls_per_minute: 0, offline_operators: 0, answer_probability: 1, answer_delay_min: 50ms, answer_delay_max: 80ms}
+)");
+  ControlClient control(pbx.control_port());
+  CstaTestClient client(pbx.csta_port());
+  monitor_all(client);
+  auto id = offer_call(control, "100", "0602123456");
+  client.expect_event(MessageKind::delivered);
+  ASSERT_EQ(client.request(deflect({id, "100"}, "401")).kind, MessageKind::deflect_call_response);
+  client.expect_event(MessageKind::diverted);
+  EXPECT_EQ(client.expect_event(MessageKind::delivered).connection.device, "101");
+  EXPECT_EQ(client.expect_event(MessageKind::delivered).connection.device, "102");
+  auto established = client.expect_event(MessageKind::established);
+  auto cleared = client.expect_event(MessageKind::connection_cleared);
+  EXPECT_EQ(established.connection.call_id, id);
+  EXPECT_EQ(cleared.connection.call_id, id);
+  EXPECT_EQ(std::set<std::string>({established.connection.device, cleared.connection.device}),
+            (std::set<std::string>{"101", "102"}));
+}
+
+TEST(Control, DialOriginatesAtTheExtensionUntilClearConnection) {
+  InProcessPbxSim pbx(kGroupScenario);
+  ControlClient control(pbx.control_port());
+  CstaTestClient client(pbx.csta_port());
+  auto refs = monitor_all(client);
+  EXPECT_NE(control.command("help").find("dial FROM NUMBER"), std::string::npos);
+  auto answer = control.command("dial 101 401");
+  ASSERT_EQ(answer.rfind("ok dial sim-", 0), 0u) << answer;
+  auto id = answer.substr(8);
+  auto originated = client.expect_event(MessageKind::originated);
+  EXPECT_EQ(originated.monitor_cross_ref_id, refs["101"]);
+  EXPECT_EQ(originated.connection.call_id, id);
+  EXPECT_EQ(originated.connection.device, "101");
+  EXPECT_EQ(originated.calling_device, "101");
+  EXPECT_EQ(originated.called_device, "401");
+  EXPECT_EQ(originated.local_connection_info, sdk::ConnectionState::initiated);
+  EXPECT_EQ(control.command("dial 101 402"), "error 101 is not an idle, logged-in extension");
+  EXPECT_EQ(control.command("dial 100 401"), "error 100 is not an idle, logged-in extension");
+
+  ASSERT_EQ(client.request(clear_connection({id, "101"})).kind, MessageKind::clear_connection_response);
+  auto cleared = client.expect_event(MessageKind::connection_cleared);
+  EXPECT_EQ(cleared.connection.call_id, id);
+  EXPECT_EQ(cleared.connection.device, "101");
+  EXPECT_EQ(control.command("dial 101 402").rfind("ok dial sim-", 0), 0u) << "idle again";
 }
 
 // ----- load mode -----------------------------------------------------------------------------------------

@@ -91,6 +91,33 @@ calls: {answer_delay_min: 9s, known_callers: 0.9, withheld_callers: 0.2}
   EXPECT_EQ(errors[4], "5:69 calls.withheld_callers: known_callers + withheld_callers must not exceed 1");
 }
 
+TEST(Scenario, HuntGroupsAreDevicesOfExtensions) {
+  sdk::Diagnostics diag;
+  auto scenario = parse_scenario(R"(projects: ["100"]
+extensions: ["101", "102"]
+hunt_groups: [{number: "401", members: ["101", "102"]}]
+calls: {dials: [{after: 5s, from: "101", number: "401"}]}
+)",
+                                 "s.yaml", diag);
+  ASSERT_TRUE(scenario) << (diag.empty() ? "" : diag.errors()[0].message);
+  ASSERT_EQ(scenario->hunt_groups.size(), 1u);
+  EXPECT_EQ(scenario->hunt_groups[0].number, "401");
+  EXPECT_EQ(scenario->hunt_groups[0].members, (std::vector<std::string>{"101", "102"}));
+  ASSERT_EQ(scenario->calls.dials.size(), 1u);
+  EXPECT_EQ(scenario->calls.dials[0].after, 5s);
+  EXPECT_EQ(scenario->calls.dials[0].from, "101");
+  EXPECT_EQ(scenario->calls.dials[0].number, "401");
+
+  auto errors = errors_of(R"(projects: ["100"]
+extensions: ["101", "401"]
+hunt_groups:
+  - {number: "401", members: ["101", "109"]}
+)");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0], "2:21 extensions[1]: '401' is already given as hunt_groups[0]");
+  EXPECT_EQ(errors[1], "4:30 hunt_groups[0].members: '109' is not one of the extensions");
+}
+
 TEST(Scenario, MissingProjectsAndEmptyFile) {
   auto missing = errors_of("extensions: [\"101\"]\n");
   ASSERT_EQ(missing.size(), 1u);

@@ -29,9 +29,6 @@ struct HostConfig {
   std::vector<InstanceConfig> instances;
 };
 
-// `path` as written in the configuration file: relative paths are relative to the file's folder.
-std::string resolve_relative(const std::string& path, const std::string& config_file);
-
 // The plugin directories a config asks for (plugins.paths, relative to the config file's folder), read
 // before full validation because the instances' factories come from them.
 std::vector<std::string> plugin_paths(const sdk::ConfigNode& root, const std::string& config_file);

@@ -127,6 +127,12 @@ const RoundTrip kRoundTrips[] = {
        m.route_register_req_id = "5";
        m.routing_cross_ref_id = "31";
      })},
+    {"SetAgentState", make(MessageKind::set_agent_state, [](Message& m) {
+       m.device_id = "N<+15619231002>";
+       m.agent_state = "loggedOn";
+       m.agent_group = "401";
+     })},
+    {"SetAgentStateResponse", make(MessageKind::set_agent_state_response, [](Message&) {})},
     {"CSTAErrorCode", make(MessageKind::csta_error_code, [](Message& m) {
        m.error_category = "stateIncompatibility";
        m.error_value = "invalidConnectionState";
@@ -173,6 +179,13 @@ const RoundTrip kRoundTrips[] = {
        m.called_device = "114";
        m.local_connection_info = ConnectionState::fail;
        m.cause = "destination_not_obtainable";
+     })},
+    {"OriginatedEvent", make(MessageKind::originated, [](Message& m) {
+       m.monitor_cross_ref_id = "17";
+       m.connection = {"sim-4", "114"};
+       m.calling_device = "114";
+       m.called_device = "401";
+       m.local_connection_info = ConnectionState::initiated;
      })},
 };
 
@@ -405,6 +418,28 @@ TEST(DecodeMessage, ReadsUtf16WithByteOrderMark) {
   EXPECT_EQ(m.system_status, "normal");
 }
 
+TEST(EncodeMessage, SetAgentStateLeavesOutAnEmptyGroup) {
+  Message request;
+  request.kind = MessageKind::set_agent_state;
+  request.device_id = "114";
+  request.agent_state = "notReady";
+  const std::string body = encode_message(request).value();
+  EXPECT_NE(body.find("<device>114</device><requestedAgentState>notReady</requestedAgentState></SetAgentState>"),
+            std::string::npos)
+      << body;
+}
+
+TEST(DecodeMessage, SetAgentStateTakesTheGroupInEitherForm) {
+  auto m = decoded(R"(<csta:SetAgentState xmlns:csta="http://www.ecma-international.org/standards/ecma-323/csta/ed4">
+    <csta:device>N&lt;114&gt;</csta:device><csta:requestedAgentState> ready </csta:requestedAgentState>
+    <csta:agentID>7</csta:agentID><csta:group><csta:deviceIdentifier>401</csta:deviceIdentifier></csta:group>
+  </csta:SetAgentState>)");
+  EXPECT_EQ(m.kind, MessageKind::set_agent_state);
+  EXPECT_EQ(m.device_id, "N<114>");
+  EXPECT_EQ(m.agent_state, "ready");
+  EXPECT_EQ(m.agent_group, "401");
+}
+
 // ----- SDK events -------------------------------------------------------------------------------------
 
 TEST(ToSdkEvent, DeliveredBecomesACallEvent) {
@@ -443,6 +478,21 @@ TEST(ToSdkEvent, MapsEachCallEventKindAndNothingElse) {
     ASSERT_TRUE(event) << to_string(kind);
     EXPECT_EQ(std::get<sdk::CallEvent>(*event).type, type) << to_string(kind);
   }
+  // An operator dialling: the dialled digits are `called`, the dialling device the other end.
+  Message originated;
+  originated.kind = MessageKind::originated;
+  originated.connection = {"c4", "N<114>"};
+  originated.calling_device = "N<114>";
+  originated.called_device = "401";
+  originated.local_connection_info = ConnectionState::initiated;
+  auto event = to_sdk_event(originated, "d");
+  ASSERT_TRUE(event);
+  const auto& call = std::get<sdk::CallEvent>(*event);
+  EXPECT_EQ(ids(call.connection), ids(sdk::CallRef{"c4", "114"}));
+  EXPECT_EQ(call.calling, "114");
+  EXPECT_EQ(call.called, "401");
+  EXPECT_EQ(call.other_device, "114");
+  EXPECT_EQ(call.local_state, ConnectionState::initiated);
   Message response;
   response.kind = MessageKind::monitor_start_response;
   EXPECT_FALSE(to_sdk_event(response, "d"));
