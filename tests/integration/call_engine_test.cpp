@@ -387,6 +387,25 @@ TEST_F(CallEngine, JoiningFromTheHostAndRefusingANonMember) {
   EXPECT_EQ(driver_->agent_states, (std::vector<std::string>{"103 400 out"}));
 }
 
+TEST_F(CallEngine, AMemberLeavingWhileACallRingsThereKeepsItUntilTheRingTimeoutMovesItOn) {
+  start_with(sa_routing);
+  pbx([](auto& d) { d.offer("c1", "300", "0777000001"); });
+  EXPECT_EQ(deflected_to(), (std::vector<std::string>{"101"}));
+  runtime_->on_engine([this] { EXPECT_TRUE(runtime_->engine()->set_membership("101", false, "cli").ok()); });
+  runtime_->run_ready();
+  EXPECT_TRUE(driver_->clears.empty()) << "the ringing call stays";
+  runtime_->advance(14s);
+  EXPECT_EQ(deflected_to().size(), 1u);
+  runtime_->advance(2s);
+  EXPECT_EQ(deflected_to(), (std::vector<std::string>{"101", "102"})) << "the group's 15s ring timeout, then 102";
+  pbx([](auto& d) { d.offer("c2", "300", "0777000002"); });
+  EXPECT_EQ(deflected_to().size(), 2u) << "101 left and 102 rings: c2 waits, 101 is not offered";
+  pbx([](auto& d) { d.answer("c1", "102"); });
+  EXPECT_EQ(records_.back().outcome, 20);
+  EXPECT_NE(std::find(records_.back().reasons.begin(), records_.back().reasons.end(), "101 did not answer within 15s"),
+            records_.back().reasons.end());
+}
+
 TEST_F(CallEngine, UnansweredCallsGoOnTheAgentsListOrAreEnded) {
   start_with(sa_routing);
   pbx([](auto& d) { d.set_state("116", sdk::DeviceState::busy); });
