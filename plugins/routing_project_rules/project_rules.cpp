@@ -22,28 +22,11 @@ constexpr sdk::OutcomeCode caller_withheld_outcome = 8;
 constexpr sdk::OutcomeCode nobody_free_outcome = 9;
 constexpr sdk::OutcomeCode empty_directory_outcome = 10;
 
-bool is_digits(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
-}
-
-// Why a device cannot take a call now; nothing when it may. An unknown state counts as free: the PBX
-// refuses the offer if it is not, and the engine then moves on.
-std::optional<std::string_view> why_unavailable(sdk::DeviceState state) {
-  switch (state) {
-    case sdk::DeviceState::busy: return "busy";
-    case sdk::DeviceState::ringing: return "ringing";
-    case sdk::DeviceState::offline: return "offline";
-    case sdk::DeviceState::unknown:
-    case sdk::DeviceState::idle: return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 // Each item of a list of extensions must be digits: an operator is an extension the PBX can ring.
 void require_digit_items(const sdk::Settings& settings, std::string_view key, sdk::Diagnostics& diag) {
   if (!settings.has(key)) return;
   for (const auto& item : settings.value(key).items)
-    if (!is_digits(item.text))
+    if (!sdk::is_digits(item.text))
       diag.error(item.position, item.path, "operator '" + item.text + "' is not an extension: digits only");
 }
 
@@ -71,7 +54,7 @@ class ProjectRulesStrategy::Targets {
       decision_.trail.push_back(fmt::format("{} {} already offered", role, extension));
       return;
     }
-    if (auto why = why_unavailable(devices_.state(extension))) {
+    if (auto why = sdk::why_unavailable(devices_.state(extension))) {
       decision_.trail.push_back(fmt::format("{} {} {}", role, extension, *why));
       return;
     }
@@ -139,7 +122,7 @@ void ProjectRulesStrategy::validate(const sdk::Settings& settings, sdk::Diagnost
   std::vector<std::string> seen;
   for (const sdk::Settings* project : projects) {
     const std::string& number = project->string("number");
-    if (!is_digits(number))
+    if (!sdk::is_digits(number))
       diag.error(*project, "number", "project number '" + number + "' is not an extension: digits only");
     else if (std::find(seen.begin(), seen.end(), number) != seen.end())
       diag.error(*project, "number", "project " + number + " is listed twice; each project number appears once");
@@ -151,7 +134,7 @@ void ProjectRulesStrategy::validate(const sdk::Settings& settings, sdk::Diagnost
 
   const sdk::Settings& busy_target = settings.object("busy_target");
   const std::string number = busy_target.string_or("number", "");
-  if (!number.empty() && !is_digits(number))
+  if (!number.empty() && !sdk::is_digits(number))
     diag.error(busy_target, "number", "busy target '" + number + "' is not an extension: digits only");
   if (busy_target.boolean("active") && number.empty())
     diag.error(busy_target, "active", "an active busy target needs busy_target.number");

@@ -24,23 +24,6 @@ constexpr std::chrono::hours forget_calls_after{24};
 
 constexpr const char* distribution_names[] = {"linear", "round_robin", "longest_idle", "ring_all"};
 
-bool is_digits(std::string_view text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
-}
-
-// Why a device cannot take a call now; nothing when it may. An unknown state counts as free, as for
-// project_rules: the PBX refuses the offer if it is not, and the engine moves on.
-std::optional<std::string_view> why_unavailable(sdk::DeviceState state) {
-  switch (state) {
-    case sdk::DeviceState::busy: return "busy";
-    case sdk::DeviceState::ringing: return "ringing";
-    case sdk::DeviceState::offline: return "offline";
-    case sdk::DeviceState::unknown:
-    case sdk::DeviceState::idle: return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 void append_unique(std::vector<std::string>& list, const std::string& value) {
   if (!value.empty() && std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
 }
@@ -71,7 +54,7 @@ void require_extension(const sdk::Settings& settings, std::string_view key, std:
                        sdk::Diagnostics& diag) {
   if (!settings.has(key)) return;
   const std::string& value = settings.string(key);
-  if (!is_digits(value))
+  if (!sdk::is_digits(value))
     diag.error(settings, key, fmt::format("{} '{}' is not an extension: digits only", what, value));
 }
 
@@ -168,7 +151,7 @@ void SaGroupStrategy::validate(const sdk::Settings& settings, sdk::Diagnostics& 
   std::vector<std::string> seen;
   for (const sdk::Settings* group : groups) {
     const std::string& number = group->string("number");
-    if (!is_digits(number))
+    if (!sdk::is_digits(number))
       diag.error(*group, "number", "group number '" + number + "' is not an extension: digits only");
     else if (std::find(seen.begin(), seen.end(), number) != seen.end())
       diag.error(*group, "number", "group " + number + " is listed twice; each group number appears once");
@@ -179,7 +162,7 @@ void SaGroupStrategy::validate(const sdk::Settings& settings, sdk::Diagnostics& 
     if (group->has("members")) {
       std::vector<std::string> members;
       for (const auto& item : group->value("members").items) {
-        if (!is_digits(item.text))
+        if (!sdk::is_digits(item.text))
           diag.error(item.position, item.path, "member '" + item.text + "' is not an extension: digits only");
         else if (std::find(members.begin(), members.end(), item.text) != members.end())
           diag.error(item.position, item.path, "member " + item.text + " is listed twice in group " + number);
@@ -323,7 +306,7 @@ void SaGroupStrategy::merge_storage_members(const std::vector<sdk::Agent>& agent
     std::vector<std::string> added;
     for (const auto& agent : agents) {
       if (!agent.call_module || agent.group != group.number) continue;
-      if (!is_digits(agent.extension)) {
+      if (!sdk::is_digits(agent.extension)) {
         context_.logger().warn("agent {} of SA group {} has no usable extension ('{}'): not a member", agent.name,
                                group.number, agent.extension);
         continue;
@@ -436,7 +419,7 @@ class SaGroupStrategy::MemberCheck {
         continue;
       }
       ++joined;
-      if (auto why = why_unavailable(devices.state(extension))) {
+      if (auto why = sdk::why_unavailable(devices.state(extension))) {
         trail.push_back(fmt::format("member {} {}", extension, *why));
         continue;
       }
@@ -617,7 +600,7 @@ void SaGroupStrategy::overflow(Group& group, const std::string& call_id, sdk::Ro
     decision.trail.push_back(fmt::format("overflow clears the call: outcome {}", overflow_cleared_outcome));
     return;
   }
-  if (auto why = why_unavailable(devices.state(group.overflow_target))) {
+  if (auto why = sdk::why_unavailable(devices.state(group.overflow_target))) {
     decision.trail.push_back(fmt::format("overflow target {} {}", group.overflow_target, *why));
     decision.trail.push_back(fmt::format("no target left: outcome {}", nobody_answered_outcome));
     return;

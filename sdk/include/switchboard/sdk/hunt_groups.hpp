@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "switchboard/sdk/config.hpp"
+#include "switchboard/sdk/routing.hpp"
 #include "switchboard/sdk/types.hpp"
 
 namespace switchboard::sdk {
@@ -48,9 +49,7 @@ inline ConfigSchema unanswered_policy_schema() {
 inline void check_unanswered_policy(const Settings& unanswered, Diagnostics& diag) {
   if (unanswered.has("agent")) {
     const std::string& agent = unanswered.string("agent");
-    bool digits = !agent.empty();
-    for (char c : agent) digits = digits && c >= '0' && c <= '9';
-    if (!digits) diag.error(unanswered, "agent", "agent '" + agent + "' is not an extension: digits only");
+    if (!is_digits(agent)) diag.error(unanswered, "agent", "agent '" + agent + "' is not an extension: digits only");
   }
   if (unanswered.string("action") == "notify" && !unanswered.has("agent"))
     diag.error(unanswered, "action",

@@ -16,6 +16,27 @@
 
 namespace switchboard::sdk {
 
+// A number as configuration gives extensions, project and group numbers: digits only (ABI 1.1).
+inline bool is_digits(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// Why a device cannot take an offered call now; nothing when it may (ABI 1.1). An unknown state counts as
+// free: the PBX refuses the offer if it is not, and the engine then moves on.
+inline std::optional<std::string_view> why_unavailable(DeviceState state) {
+  switch (state) {
+    case DeviceState::busy: return "busy";
+    case DeviceState::ringing: return "ringing";
+    case DeviceState::offline: return "offline";
+    case DeviceState::unknown:
+    case DeviceState::idle: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 // Device states as the call engine tracks them; valid only during decide().
 class DeviceView {
  public:
