@@ -13,6 +13,7 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "switchboard/core/agent_commands.hpp"
 #include "switchboard/core/call_commands.hpp"
 #include "switchboard/core/group_commands.hpp"
 #include "switchboard/core/call_engine.hpp"
@@ -456,6 +457,76 @@ int run_cli(int argc, char** argv) {
   missed_list_cmd->add_flag("--json", missed_options.json, "One JSON object per line");
   add_plugin_dir(missed_list_cmd, missed_options.plugin_dirs);
   missed_list_cmd->callback([&] { result = missed_list(missed_options); });
+
+  // Agents on the server (seed 4), in storage. Fields not given to `set` stay as they are.
+  AgentsOptions agents_options;
+  std::string agent_extension, agent_role, agent_group, agent_central, agent_own, agent_call_module;
+  bool agent_central_flag = false, agent_own_flag = false, agent_call_module_flag = false;
+  auto* agents = app.add_subcommand("agents", "Agents on the server: name, password (argon2id hash), extension, "
+                                              "rights");
+  agents->require_subcommand(1);
+  auto agents_common = [&](CLI::App* cmd, bool named) {
+    if (named) cmd->add_option("name", agents_options.name, "The agent's login name")->required()->type_name("NAME");
+    add_config(cmd, agents_options.config_file);
+    cmd->add_option("--storage", agents_options.storage, "Storage instance (default: the only one)")->type_name("NAME");
+    add_plugin_dir(cmd, agents_options.plugin_dirs);
+  };
+  auto* agents_add_cmd = agents->add_subcommand(
+      "add", "Add an agent; the password is standard input's first line, or asked twice on a terminal");
+  agents_common(agents_add_cmd, true);
+  agents_add_cmd->add_option("--extension", agent_extension, "The agent's extension (digits)")->required()
+      ->type_name("EXT");
+  auto* add_role = agents_add_cmd->add_option("--role", agent_role, "agent (default) or administrator")
+                       ->check(CLI::IsMember({"agent", "administrator"}))->type_name("ROLE");
+  agents_add_cmd->add_flag("--central", agent_central_flag, "May edit the central list");
+  agents_add_cmd->add_flag("--own", agent_own_flag, "May edit its own list");
+  agents_add_cmd->add_flag("--call-module", agent_call_module_flag, "Is also a call-centre agent (call module)");
+  auto* add_group = agents_add_cmd->add_option("--group", agent_group, "SA group number")->type_name("N");
+  agents_add_cmd->callback([&] {
+    agents_options.extension = agent_extension;
+    if (*add_role) agents_options.role = agent_role;
+    agents_options.central = agent_central_flag;
+    agents_options.own = agent_own_flag;
+    agents_options.call_module = agent_call_module_flag;
+    if (*add_group) agents_options.group = agent_group;
+    result = agents_add(agents_options);
+  });
+  auto* agents_list_cmd = agents->add_subcommand("list", "The agents (never their password hashes); \"logged in\" "
+                                                         "when Start is set and Stop empty");
+  agents_common(agents_list_cmd, false);
+  agents_list_cmd->add_flag("--json", agents_options.json, "One JSON object per line");
+  agents_list_cmd->callback([&] { result = agents_list(agents_options); });
+  auto* agents_passwd_cmd = agents->add_subcommand(
+      "passwd", "Set an agent's password: standard input's first line, or asked twice on a terminal");
+  agents_common(agents_passwd_cmd, true);
+  agents_passwd_cmd->callback([&] { result = agents_passwd(agents_options); });
+  auto* agents_set_cmd = agents->add_subcommand("set", "Change only the given fields of an agent");
+  agents_common(agents_set_cmd, true);
+  auto* set_extension = agents_set_cmd->add_option("--extension", agent_extension, "Extension (digits)")
+                            ->type_name("EXT");
+  auto* set_role = agents_set_cmd->add_option("--role", agent_role, "agent or administrator")
+                       ->check(CLI::IsMember({"agent", "administrator"}))->type_name("ROLE");
+  const auto on_off = CLI::IsMember({"on", "off"});
+  auto* set_central = agents_set_cmd->add_option("--central", agent_central, "May edit the central list")
+                          ->check(on_off)->type_name("on|off");
+  auto* set_own = agents_set_cmd->add_option("--own", agent_own, "May edit its own list")->check(on_off)
+                      ->type_name("on|off");
+  auto* set_call_module = agents_set_cmd->add_option("--call-module", agent_call_module, "Call module")
+                              ->check(on_off)->type_name("on|off");
+  auto* set_group = agents_set_cmd->add_option("--group", agent_group, "SA group number; \"\" for none")
+                        ->type_name("N");
+  agents_set_cmd->callback([&] {
+    if (*set_extension) agents_options.extension = agent_extension;
+    if (*set_role) agents_options.role = agent_role;
+    if (*set_central) agents_options.central = agent_central == "on";
+    if (*set_own) agents_options.own = agent_own == "on";
+    if (*set_call_module) agents_options.call_module = agent_call_module == "on";
+    if (*set_group) agents_options.group = agent_group;
+    result = agents_set(agents_options);
+  });
+  auto* agents_remove_cmd = agents->add_subcommand("remove", "Remove an agent");
+  agents_common(agents_remove_cmd, true);
+  agents_remove_cmd->callback([&] { result = agents_remove(agents_options); });
 
   std::vector<std::string> trace_files;
   auto* csta = app.add_subcommand("csta", "CSTA XML tools for integrators");
