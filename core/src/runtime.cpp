@@ -41,21 +41,98 @@ class SystemClock final : public sdk::Clock {
 
 SystemClock system_clock;
 
-// Cancelling an Asio timer does not recall a handler already queued on the strand: the flag does.
-class AsioTimer final : public sdk::TimerHandle {
+// The timers of one instance: one Asio timer armed for the earliest deadline, instead of an Asio timer,
+// its wait and its cancellation per call_after (a CSTA request or a ringing call each has one; at tens of
+// thousands of calls a second that showed in profiles). Deadlines and callbacks sit in an ordered map;
+// cancelling erases the entry, so nothing runs and no aborted handler has to pass through the strand.
+// The map is locked (call_after may come from any thread); the Asio timer is touched on the strand only.
+class TimerQueue final : public std::enable_shared_from_this<TimerQueue> {
  public:
-  AsioTimer(std::shared_ptr<asio::steady_timer> timer, std::shared_ptr<bool> cancelled)
-      : timer_(std::move(timer)), cancelled_(std::move(cancelled)) {}
-  ~AsioTimer() override { cancel(); }
-  void cancel() override {
-    *cancelled_ = true;  // handle and handler live on the same strand
-    timer_->cancel();
+  using Clock = std::chrono::steady_clock;
+  using Key = std::pair<Clock::time_point, std::uint64_t>;
+
+  explicit TimerQueue(const sdk::Strand& strand) : strand_(strand), timer_(strand) {}
+
+  sdk::Timer add(std::chrono::nanoseconds delay, std::function<void()> callback);
+
+  void cancel(const Key& key) {
+    std::lock_guard lock(mutex_);
+    due_.erase(key);
   }
 
  private:
-  std::shared_ptr<asio::steady_timer> timer_;
-  std::shared_ptr<bool> cancelled_;
+  // On the strand: points the Asio timer at the earliest deadline unless it already fires no later.
+  void arm() {
+    Clock::time_point earliest;
+    {
+      std::lock_guard lock(mutex_);
+      if (due_.empty()) return;
+      earliest = due_.begin()->first.first;
+      if (armed_ && *armed_ <= earliest) return;
+      armed_ = earliest;
+    }
+    timer_.expires_at(earliest);  // a wait still pending ends with operation_aborted and does nothing
+    timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->fire();
+    });
+  }
+
+  // On the strand: runs what is due, one entry at a time, so a callback that cancels another due entry
+  // stops it from running.
+  void fire() {
+    {
+      std::lock_guard lock(mutex_);
+      armed_.reset();
+    }
+    for (;;) {
+      std::function<void()> callback;
+      {
+        std::lock_guard lock(mutex_);
+        if (due_.empty() || due_.begin()->first.first > Clock::now()) break;
+        callback = std::move(due_.extract(due_.begin()).mapped());
+      }
+      callback();
+    }
+    arm();
+  }
+
+  sdk::Strand strand_;
+  asio::steady_timer timer_;
+  std::mutex mutex_;
+  std::map<Key, std::function<void()>> due_;
+  std::optional<Clock::time_point> armed_;  // where the Asio timer points; empty when it waits for nothing
+  std::uint64_t next_ = 0;
 };
+
+class QueuedTimer final : public sdk::TimerHandle {
+ public:
+  QueuedTimer(std::weak_ptr<TimerQueue> queue, TimerQueue::Key key) : queue_(std::move(queue)), key_(key) {}
+  ~QueuedTimer() override { cancel(); }
+  void cancel() override {
+    if (auto queue = queue_.lock()) queue->cancel(key_);
+  }
+
+ private:
+  std::weak_ptr<TimerQueue> queue_;
+  TimerQueue::Key key_;
+};
+
+sdk::Timer TimerQueue::add(std::chrono::nanoseconds delay, std::function<void()> callback) {
+  Key key;
+  bool earlier;
+  {
+    std::lock_guard lock(mutex_);
+    key = {Clock::now() + std::max(delay, std::chrono::nanoseconds(0)), next_++};
+    due_.emplace(key, std::move(callback));
+    earlier = !armed_ || key.first < *armed_;
+  }
+  // Usually on the strand already (dispatch then arms at once); from another thread the arming goes there.
+  if (earlier) asio::dispatch(strand_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->arm();
+    });
+  return std::make_unique<QueuedTimer>(weak_from_this(), key);
+}
 
 }  // namespace
 
@@ -148,12 +225,7 @@ class InstanceContext final : public sdk::Context {
   }
   sdk::Timer call_after(std::chrono::nanoseconds delay, std::function<void()> callback) override {
     if (auto* v = runtime_.virtual_scheduler()) return v->schedule(strand_, delay, std::move(callback));
-    auto timer = std::make_shared<asio::steady_timer>(strand_, delay);
-    auto cancelled = std::make_shared<bool>(false);
-    timer->async_wait([timer, cancelled, callback = std::move(callback)](const boost::system::error_code& ec) {
-      if (!ec && !*cancelled) callback();
-    });
-    return std::make_unique<AsioTimer>(timer, cancelled);
+    return timers_->add(delay, std::move(callback));
   }
   sdk::InstanceRef instance(sdk::Category category, const std::string& name) override {
     return runtime_.find_ref(category, name);
@@ -184,6 +256,7 @@ class InstanceContext final : public sdk::Context {
   sdk::Strand strand_;
   sdk::Logger& logger_;
   Bus bus_;
+  std::shared_ptr<TimerQueue> timers_ = std::make_shared<TimerQueue>(strand_);
 };
 
 Runtime::Runtime(const HostConfig& config, LogSetup& logs, ClockMode mode, sdk::TimePoint virtual_start)

@@ -50,6 +50,20 @@ alerts:
   runtime.stop();
 }
 
+TEST(Boundary, HostTimersRunInOrderAndACancelledOneNever) {
+  Host host(R"(
+runtime: {io_threads: 2}
+alerts:
+  timers: {type: timer_probe}
+)");
+  ASSERT_TRUE(host.config) << host.errors;
+  core::LogSetup logs;
+  core::Runtime runtime(*host.config, logs);
+  auto status = runtime.start();
+  EXPECT_TRUE(status.ok()) << status.error().message;
+  runtime.stop();
+}
+
 TEST(Boundary, PluginLogLinesReachTheHostSinksAtTheHostLevels) {
   Host host(R"(
 logging:

@@ -3,6 +3,9 @@
 //    round trip on the host's io_context, checking each handler runs on the instance's strand.
 //  - log_probe: on start, writes one line at every level, so a test can see which reach the host's sinks.
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 #include <string>
 
 #include "switchboard/sdk/sdk.hpp"
@@ -152,7 +155,59 @@ class LogProbe final : public sdk::AlertAction {
   sdk::Context& ctx_;
 };
 
+// timer_probe: the host's call_after under pressure: due order (deadline, then scheduling order), a cancelled
+// timer never runs, a callback that cancels another timer due at the same moment stops it, a timer scheduled
+// from a thread outside the host runs on the strand. Start fails with what went wrong.
+class TimerProbe final : public sdk::AlertAction {
+ public:
+  static sdk::ConfigSchema schema() { return {}; }
+  TimerProbe(sdk::Context& ctx, const sdk::Settings&) : ctx_(ctx) {}
+
+  void start(sdk::Completion done) override {
+    done_ = std::move(done);
+    sdk::asio::post(ctx_.strand(), [this] { schedule(); });
+  }
+  void stop(sdk::Completion done) override { done({}); }
+  void fire(const sdk::Alert&, sdk::Completion done) override { done({}); }
+
+ private:
+  void note(const std::string& what) {
+    if (!ctx_.strand().running_in_this_thread()) ran_ += "(off strand)";
+    ran_ += what + " ";
+  }
+  void schedule() {
+    using std::chrono::milliseconds;
+    timers_.push_back(ctx_.call_after(milliseconds(35), [this] { note("c35"); }));
+    timers_.push_back(ctx_.call_after(milliseconds(15), [this] { note("a15"); }));
+    timers_.push_back(ctx_.call_after(milliseconds(25), [this] {
+      note("b25");
+      timers_[4].reset();  // due at the same moment, scheduled after this one: must not run
+    }));
+    timers_.push_back(ctx_.call_after(milliseconds(30), [this] { note("never"); }));
+    timers_.push_back(ctx_.call_after(milliseconds(25), [this] { note("cancelled-by-b25"); }));
+    timers_[3]->cancel();
+    std::thread([this] {
+      auto timer = ctx_.call_after(std::chrono::milliseconds(1), [this] { note("thread1"); });
+      std::lock_guard lock(mutex_);
+      timers_from_thread_.push_back(std::move(timer));
+    }).join();
+    timers_.push_back(ctx_.call_after(milliseconds(70), [this] {
+      const std::string expected = "thread1 a15 b25 c35 ";
+      if (ran_ == expected) return std::exchange(done_, nullptr)({});
+      std::exchange(done_, nullptr)(sdk::make_error(sdk::ErrorCode::failed, "timers ran \"" + ran_ + "\", expected \"" + expected + "\""));
+    }));
+  }
+
+  sdk::Context& ctx_;
+  sdk::Completion done_;
+  std::vector<sdk::Timer> timers_;
+  std::mutex mutex_;
+  std::vector<sdk::Timer> timers_from_thread_;
+  std::string ran_;
+};
+
 void register_factories(sdk::Registrar& r) {
+  r.add<TimerProbe>("timer_probe", "Checks the order and cancellation of the host's timers.");
   r.add<AsioProbe>("asio_probe", "Checks timers, sockets, strands, host timers, the bus and the blocking pool.");
   r.add<LogProbe>("log_probe", "Logs one line at every level.");
 }
