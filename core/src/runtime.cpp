@@ -41,10 +41,10 @@ class SystemClock final : public sdk::Clock {
 
 SystemClock system_clock;
 
-// The timers of one instance: one Asio timer armed for the earliest deadline, instead of an Asio timer,
-// its wait and its cancellation per call_after (a CSTA request or a ringing call each has one; at tens of
-// thousands of calls a second that showed in profiles). Deadlines and callbacks sit in an ordered map;
-// cancelling erases the entry, so nothing runs and no aborted handler has to pass through the strand.
+// The timers of one instance: one Asio timer armed for the earliest deadline, the deadlines and callbacks in
+// a map ordered by (deadline, scheduling order). Timers due at the same moment run in the order they were
+// scheduled, as in virtual time (an Asio timer each gave no such order with two io threads: a test caught
+// it), and cancelling erases the entry, so nothing runs and no aborted handler passes through the strand.
 // The map is locked (call_after may come from any thread); the Asio timer is touched on the strand only.
 class TimerQueue final : public std::enable_shared_from_this<TimerQueue> {
  public:
