@@ -19,7 +19,9 @@ constexpr std::size_t kMaxCommandBytes = 4096;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(local::socket socket, ControlServer::Handler& handler) : socket_(std::move(socket)), handler_(handler) {}
+  // The handler is copied: a session may still be reading when the server closes.
+  Session(local::socket socket, ControlServer::Handler handler)
+      : socket_(std::move(socket)), handler_(std::move(handler)) {}
 
   void start() {
     asio::async_read_until(socket_, input_, '\n', [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
@@ -48,7 +50,7 @@ class Session : public std::enable_shared_from_this<Session> {
   local::socket socket_;
   asio::streambuf input_{kMaxCommandBytes};
   std::string output_;
-  ControlServer::Handler& handler_;
+  ControlServer::Handler handler_;
 };
 
 }  // namespace
