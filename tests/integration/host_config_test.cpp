@@ -68,7 +68,7 @@ TEST(HostConfig, ReportsInstanceShapeErrors) {
             "t.yaml:3:6: error: alerts.b.type: missing required key 'type'\n"
             "t.yaml:4:18: error: alerts.c.confg: unknown key (did you mean 'config'?); an instance has only 'type' and "
             "'config'\n"
-            "t.yaml:5:13: error: alerts.d.type: unknown alert type 'nope'; known: asio_probe, exec, log, log_probe, webhook (see "
+            "t.yaml:5:13: error: alerts.d.type: unknown alert type 'nope'; known: asio_probe, exec, log, log_probe, timer_probe, webhook (see "
             "`switchboard plugins list`)\n");
 }
 
