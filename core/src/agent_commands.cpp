@@ -109,20 +109,36 @@ std::optional<std::string> new_password_hash(const std::string& name, int& code)
   return hash;
 }
 
-std::optional<std::vector<sdk::Agent>> load(ToolStorage& tool) {
-  auto agents = tool.session->call<std::vector<sdk::Agent>>(
+// The storage of the configuration and its agents, as every command starts. Nothing (and `code` says why)
+// after printing what failed.
+struct Opened {
+  std::unique_ptr<ToolStorage> tool;
+  std::vector<sdk::Agent> agents;
+
+  std::optional<sdk::Agent> find(const std::string& name) const {
+    for (const auto& a : agents)
+      if (a.name == name) return a;
+    return std::nullopt;
+  }
+  // The agent an existing-agent command names; prints the refusal when there is none.
+  std::optional<sdk::Agent> existing(const std::string& name) const {
+    auto agent = find(name);
+    if (!agent) std::cerr << "error: no agent " << name << '\n';
+    return agent;
+  }
+};
+
+std::optional<Opened> open_agents(const AgentsOptions& o, int& code) {
+  auto tool = open_tool_storage(o.config_file, o.plugin_dirs, o.storage, code);
+  if (!tool) return std::nullopt;
+  auto agents = tool->session->call<std::vector<sdk::Agent>>(
       [](sdk::Storage& s, auto done) { s.load_agents(std::move(done)); });
   if (!agents) {
     std::cerr << "error: cannot read the agents: " << agents.error().message << '\n';
+    code = exit_failure;
     return std::nullopt;
   }
-  return std::move(agents.value());
-}
-
-std::optional<sdk::Agent> find(const std::vector<sdk::Agent>& agents, const std::string& name) {
-  for (const auto& a : agents)
-    if (a.name == name) return a;
-  return std::nullopt;
+  return Opened{std::move(tool), std::move(agents.value())};
 }
 
 int save(ToolStorage& tool, sdk::Agent agent, const char* what) {
@@ -164,11 +180,9 @@ int agents_add(const AgentsOptions& o) {
   }
   if (!check_fields(o)) return exit_bad_input;
   int code = exit_ok;
-  auto tool = open_tool_storage(o.config_file, o.plugin_dirs, o.storage, code);
-  if (!tool) return code;
-  auto agents = load(*tool);
-  if (!agents) return exit_failure;
-  if (find(*agents, o.name)) {
+  auto opened = open_agents(o, code);
+  if (!opened) return code;
+  if (opened->find(o.name)) {
     std::cerr << "error: agent " << o.name << " exists already; change it with `agents set` or `agents passwd`\n";
     return exit_failure;
   }
@@ -183,15 +197,14 @@ int agents_add(const AgentsOptions& o) {
   auto hash = new_password_hash(o.name, code);
   if (!hash) return code;
   agent.password_hash = std::move(*hash);
-  return save(*tool, std::move(agent), "added");
+  return save(*opened->tool, std::move(agent), "added");
 }
 
 int agents_list(const AgentsOptions& o) {
   int code = exit_ok;
-  auto tool = open_tool_storage(o.config_file, o.plugin_dirs, o.storage, code);
-  if (!tool) return code;
-  auto agents = load(*tool);
-  if (!agents) return exit_failure;
+  auto opened = open_agents(o, code);
+  if (!opened) return code;
+  const auto* agents = &opened->agents;
   auto time = [](const std::optional<sdk::TimePoint>& at, bool iso) {
     return at ? (iso ? sdk::iso8601_local(*at) : sdk::seed_timestamp(*at)) : std::string();
   };
@@ -236,19 +249,14 @@ int agents_list(const AgentsOptions& o) {
 
 int agents_passwd(const AgentsOptions& o) {
   int code = exit_ok;
-  auto tool = open_tool_storage(o.config_file, o.plugin_dirs, o.storage, code);
-  if (!tool) return code;
-  auto agents = load(*tool);
-  if (!agents) return exit_failure;
-  auto agent = find(*agents, o.name);
-  if (!agent) {
-    std::cerr << "error: no agent " << o.name << '\n';
-    return exit_failure;
-  }
+  auto opened = open_agents(o, code);
+  if (!opened) return code;
+  auto agent = opened->existing(o.name);
+  if (!agent) return exit_failure;
   auto hash = new_password_hash(o.name, code);
   if (!hash) return code;
   agent->password_hash = std::move(*hash);
-  return save(*tool, std::move(*agent), "changed the password of");
+  return save(*opened->tool, std::move(*agent), "changed the password of");
 }
 
 int agents_set(const AgentsOptions& o) {
@@ -258,35 +266,26 @@ int agents_set(const AgentsOptions& o) {
   }
   if (!check_fields(o)) return exit_bad_input;
   int code = exit_ok;
-  auto tool = open_tool_storage(o.config_file, o.plugin_dirs, o.storage, code);
-  if (!tool) return code;
-  auto agents = load(*tool);
-  if (!agents) return exit_failure;
-  auto agent = find(*agents, o.name);
-  if (!agent) {
-    std::cerr << "error: no agent " << o.name << '\n';
-    return exit_failure;
-  }
+  auto opened = open_agents(o, code);
+  if (!opened) return code;
+  auto agent = opened->existing(o.name);
+  if (!agent) return exit_failure;
   if (o.extension) agent->extension = *o.extension;
   if (o.role) agent->role = role_from(*o.role);
   if (o.central) agent->may_edit_central_list = *o.central;
   if (o.own) agent->may_edit_own_list = *o.own;
   if (o.call_module) agent->call_module = *o.call_module;
   if (o.group) agent->group = *o.group;
-  return save(*tool, std::move(*agent), "changed");
+  return save(*opened->tool, std::move(*agent), "changed");
 }
 
 int agents_remove(const AgentsOptions& o) {
   int code = exit_ok;
-  auto tool = open_tool_storage(o.config_file, o.plugin_dirs, o.storage, code);
-  if (!tool) return code;
-  auto agents = load(*tool);
-  if (!agents) return exit_failure;
-  if (!find(*agents, o.name)) {
-    std::cerr << "error: no agent " << o.name << '\n';
-    return exit_failure;
-  }
-  auto removed = tool->session->call_status([&](sdk::Storage& s, auto done) { s.remove_agent(o.name, std::move(done)); });
+  auto opened = open_agents(o, code);
+  if (!opened) return code;
+  if (!opened->existing(o.name)) return exit_failure;
+  auto removed = opened->tool->session->call_status(
+      [&](sdk::Storage& s, auto done) { s.remove_agent(o.name, std::move(done)); });
   if (!removed) {
     std::cerr << "error: cannot remove agent " << o.name << ": " << removed.error().message << '\n';
     return exit_failure;
