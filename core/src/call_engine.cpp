@@ -333,11 +333,15 @@ void CallEngine::wait_in_queue(Call& call) {
     call.waiting_since = ctx_.clock().steady_now();
     waiting_.push_back(call.id);
   }
-  if (!waiting_tick_)
-    waiting_tick_ = ctx_.call_after(waiting_recheck, [this] {
-      waiting_tick_.reset();
-      reconsider_waiting();
-    });
+  arm_waiting_recheck();
+}
+
+void CallEngine::arm_waiting_recheck() {
+  if (waiting_.empty() || waiting_tick_) return;
+  waiting_tick_ = ctx_.call_after(waiting_recheck, [this] {
+    waiting_tick_.reset();
+    reconsider_waiting();
+  });
 }
 
 // Asks again for every waiting call, oldest first: a device changed state, a call ended, a member joined,
@@ -365,7 +369,7 @@ void CallEngine::reconsider_waiting() {
     call.decision = std::move(decision);
     take_decision(call);
   }
-  if (!waiting_.empty() && !waiting_tick_) wait_in_queue(*calls_.at(waiting_.front()));
+  arm_waiting_recheck();
 }
 
 void CallEngine::end_call(Call& call, sdk::OutcomeCode outcome, const std::string& why) {
@@ -387,30 +391,28 @@ void CallEngine::unanswered(const std::string& call_id) {
   auto after = std::chrono::duration_cast<std::chrono::seconds>(policy->after).count();
   if (policy->action == sdk::UnansweredPolicy::Action::notify) {
     call.trail.push_back(fmt::format("unanswered after {}s: on {}'s missed-call list", after, policy->agent));
-    record_missed(call);
+    record_missed(call, policy->agent);
     return;
   }
   call.ring_timer.reset();
   end_call(call, outcome_ended_unanswered, fmt::format("unanswered after {}s: call ended by the policy", after));
 }
 
-void CallEngine::record_missed(Call& call) {
+void CallEngine::record_missed(Call& call, const std::string& agent) {
   if (call.missed) return;
-  auto policy = call_policies_[call.strategy] ? call_policies_[call.strategy]->unanswered(call.dialled) : std::nullopt;
-  if (!policy || policy->action != sdk::UnansweredPolicy::Action::notify) return;
   call.missed = true;
   const auto* storage = record_storage();
   if (!storage) {
-    ctx_.logger().warn("missed call not kept call={} agent={} error=\"no storage\"", call.id, policy->agent);
+    ctx_.logger().warn("missed call not kept call={} agent={} error=\"no storage\"", call.id, agent);
     return;
   }
   sdk::MissedCall missed;
   missed.at = call.arrived;
   missed.number = call.dialled;
   missed.caller = call.caller;
-  missed.agent_extension = policy->agent;
+  missed.agent_extension = agent;
   missed.customer_id = call.decision.customer_id;
-  auto done = ctx_.on_strand([this, id = call.id, agent = policy->agent](sdk::Result<sdk::MissedCall> stored) {
+  auto done = ctx_.on_strand([this, id = call.id, agent](sdk::Result<sdk::MissedCall> stored) {
     if (!stored)
       ctx_.logger().error("missed call not kept call={} agent={} error=\"{}\"", id, agent, stored.error().message);
   });
@@ -583,7 +585,7 @@ void CallEngine::finish(Call& call, sdk::OutcomeCode outcome, const std::string&
     if (auto policy = call_policies_[call.strategy]->unanswered(call.dialled);
         policy && policy->action == sdk::UnansweredPolicy::Action::notify) {
       call.trail.push_back(fmt::format("not answered: on {}'s missed-call list", policy->agent));
-      record_missed(call);
+      record_missed(call, policy->agent);
     }
   sdk::CallRecord record;
   record.at = call.arrived;

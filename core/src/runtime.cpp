@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <csignal>
 #include <future>
+#include <iterator>
 #include <map>
+#include <sstream>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -600,14 +602,8 @@ std::string describe_groups(const std::vector<sdk::GroupStatus>& groups) {
 }  // namespace
 
 void Runtime::control_command(std::string command, std::function<void(std::string)> respond) {
-  std::vector<std::string> words;
-  for (std::size_t at = 0; at < command.size();) {
-    auto start = command.find_first_not_of(' ', at);
-    if (start == std::string::npos) break;
-    auto end = command.find(' ', start);
-    words.push_back(command.substr(start, end - start));
-    at = end == std::string::npos ? command.size() : end;
-  }
+  std::istringstream in(command);
+  const std::vector<std::string> words{std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
   if (words.size() == 1 && words[0] == "ping") return respond("ok\n");
   const bool status = words.size() == 2 && words[0] == "groups" && words[1] == "status";
   const bool change = words.size() == 3 && words[0] == "groups" && (words[1] == "login" || words[1] == "logout");

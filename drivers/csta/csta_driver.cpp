@@ -211,14 +211,7 @@ void CstaDriver::start(sdk::Completion done) {
     done(sdk::Status::success());
     return;
   }
-  std::vector<std::string> projects;
-  for (const auto& name : context_.instance_names(sdk::Category::routing)) {
-    auto ref = context_.instance(sdk::Category::routing, name);
-    if (!ref) continue;
-    // numbers() is fixed after construction: reading it from this strand is safe.
-    for (auto& number : static_cast<sdk::RoutingStrategy*>(ref.instance)->numbers())
-      if (std::find(projects.begin(), projects.end(), number) == projects.end()) projects.push_back(number);
-  }
+  const std::vector<std::string> projects = sdk::routed_numbers(context_);
   for (const auto& number : projects) project_devices_.emplace(csta::normalise_device_id(number));
   if (options_.mode == Mode::routeing) {
     if (!options_.routeing_devices) options_.routeing_devices = projects;

@@ -145,15 +145,7 @@ void SimDriver::on_rules(std::uint64_t attempt, sdk::Result<std::vector<sdk::Rul
 
 std::vector<std::string> SimDriver::resolve_projects() const {
   if (configured_projects_) return *configured_projects_;
-  std::vector<std::string> projects;
-  for (const auto& name : context_.instance_names(sdk::Category::routing)) {
-    auto ref = context_.instance(sdk::Category::routing, name);
-    if (!ref) continue;
-    // numbers() is fixed after construction, so reading it from this strand is safe.
-    for (auto& number : static_cast<sdk::RoutingStrategy*>(ref.instance)->numbers())
-      if (std::find(projects.begin(), projects.end(), number) == projects.end()) projects.push_back(number);
-  }
-  return projects;
+  return sdk::routed_numbers(context_);
 }
 
 void SimDriver::finish_start(std::vector<sim::KnownCaller> known_callers) {

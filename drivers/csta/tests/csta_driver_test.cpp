@@ -131,6 +131,14 @@ class ScriptedSwitch {
     m.kind = kind;
     send(invoke_id, m);
   }
+  // A negative answer: CSTAErrorCode operation/`value`.
+  void refuse(std::uint16_t invoke_id, const std::string& value) {
+    Message error;
+    error.kind = MessageKind::csta_error_code;
+    error.error_category = "operation";
+    error.error_value = value;
+    send(invoke_id, error);
+  }
   void event(const Message& message) { send(csta::kEventInvokeId, message); }
   void drop() {
     socket_.reset();
@@ -430,11 +438,7 @@ TEST(CstaDriver, DeflectsAnAlertingCallAndMapsNegativeAnswers) {
     auto refused = h.complete([&](auto done) { h.driver->deflect({"c7", "100"}, "115", done); }, [&] {
       auto request = h.pbx.expect(MessageKind::deflect_call);
       ASSERT_TRUE(request);
-      Message error;
-      error.kind = MessageKind::csta_error_code;
-      error.error_category = "operation";
-      error.error_value = value;
-      h.pbx.send(request->invoke_id, error);
+      h.pbx.refuse(request->invoke_id, value);
     });
     ASSERT_TRUE(refused);
     ASSERT_FALSE(refused->ok());
@@ -690,11 +694,7 @@ TEST(CstaDriver, SetsAgentStateAndMapsNegativeAnswersAsForDeflect) {
                               [&] {
                                 auto request = h.pbx.expect(MessageKind::set_agent_state);
                                 ASSERT_TRUE(request);
-                                Message error;
-                                error.kind = MessageKind::csta_error_code;
-                                error.error_category = "operation";
-                                error.error_value = value;
-                                h.pbx.send(request->invoke_id, error);
+                                h.pbx.refuse(request->invoke_id, value);
                               });
     ASSERT_TRUE(refused);
     ASSERT_FALSE(refused->ok());

@@ -113,10 +113,11 @@ class CallEngine {
   void finish(Call& call, sdk::OutcomeCode outcome, const std::string& operator_extension);
   void end_call(Call& call, sdk::OutcomeCode outcome, const std::string& why);  // cleared at the PBX
   void wait_in_queue(Call& call);
+  void arm_waiting_recheck();  // the periodic recheck, while any call waits
   void reconsider_waiting();
   void take_decision(Call& call);
   void unanswered(const std::string& call_id);
-  void record_missed(Call& call);
+  void record_missed(Call& call, const std::string& agent);  // once per call, on `agent`'s list
   void on_dial_code(const sdk::CallEvent& e, sdk::MembershipCode code);
   void send_membership(const std::string& member, const std::string& group, bool join, const std::string& actor);
   void log_command(const std::string& driver, const std::string& actor, const std::string& command,

@@ -2,6 +2,7 @@
 // device states, return an ordered decision with its reasons; observe events to keep state of its own.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <chrono>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "switchboard/sdk/category.hpp"
+#include "switchboard/sdk/context.hpp"
 #include "switchboard/sdk/instance.hpp"
 #include "switchboard/sdk/types.hpp"
 
@@ -97,5 +99,19 @@ class RoutingStrategy : public Instance {
   // Events of the calls and devices it routes, in order, on its strand.
   virtual void observe(const Event& event) {}
 };
+
+// The numbers calls arrive on (projects, groups): every routing instance's numbers(), deduplicated, in
+// configuration order (ABI 1.1). For drivers that must tell them from telephones. numbers() is fixed once an
+// instance is constructed, so reading it from another strand is safe.
+inline std::vector<std::string> routed_numbers(Context& context) {
+  std::vector<std::string> numbers;
+  for (const auto& name : context.instance_names(Category::routing)) {
+    auto ref = context.instance(Category::routing, name);
+    if (!ref) continue;
+    for (auto& number : static_cast<RoutingStrategy*>(ref.instance)->numbers())
+      if (std::find(numbers.begin(), numbers.end(), number) == numbers.end()) numbers.push_back(std::move(number));
+  }
+  return numbers;
+}
 
 }  // namespace switchboard::sdk
