@@ -9,6 +9,7 @@ packages=(
   postgresql sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
+  chromium nodejs npm
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -236,6 +236,11 @@ void CallEngine::handle_call(const sdk::CallEvent& e) {
         return;
       }
       call->alerting_at = device;
+      if (!ring_observers_.empty() && device != call->dialled) {
+        RingingCall ringing{call->id, call->dialled, call->caller, device,
+                            wiring_.strategies[call->strategy].storage, call->decision.customer_id, call->arrived};
+        for (const auto& observe : ring_observers_) observe(ringing);
+      }
       return;
     }
     case sdk::CallEventType::established: {

@@ -1,6 +1,7 @@
 #include "switchboard/core/host_config.hpp"
 
 #include "switchboard/core/alert_rules.hpp"
+#include "console_api.hpp"
 #include "switchboard/core/number_plan.hpp"
 
 #include <algorithm>
@@ -67,6 +68,8 @@ ConfigSchema make_host_schema() {
            "A relative path is taken from the working directory (of `serve` and of the command alike); empty: no "
            "control socket.");
   root.add("control", TypeSpec::object_of(control)).doc("The local control socket of a running host.");
+  root.add("api", TypeSpec::object_of(ConsoleApi::schema()))
+      .doc("The web console and the HTTP API of `serve` (docs/api.md, docs/console.md).");
   root.add("numbers", TypeSpec::object_of(NumberPlan::schema()))
       .doc("The numbering plan: how caller numbers and the numbers in rules are normalised so they compare "
            "(see docs/storage.md).");
@@ -186,6 +189,31 @@ std::optional<HostConfig> validate_config(const ConfigNode& root, const std::str
                         "no " + std::string(sdk::to_string(ref.category)) + " instance named '" + ref.name + "'" +
                             sdk::did_you_mean(ref.name, names) + " in section '" +
                             std::string(sdk::section_of(ref.category)) + "'");
+  }
+
+  // The API's storage and TLS files.
+  if (config.host.has("api")) {
+    const auto& api = config.host.object("api");
+    auto position = [&](const sdk::Settings& s, std::string_view key) {
+      return s.has(key) ? s.value(key).position : root.position();
+    };
+    if (api.boolean("enabled")) {
+      std::vector<std::string> storages;
+      for (const auto& i : config.instances)
+        if (i.category == sdk::Category::storage) storages.push_back(i.name);
+      const auto& wanted = api.string("storage");
+      if (!wanted.empty() && std::find(storages.begin(), storages.end(), wanted) == storages.end())
+        diag.error(position(api, "storage"), "api.storage",
+                   "no storage instance named '" + wanted + "'" + sdk::did_you_mean(wanted, storages));
+      else if (wanted.empty() && storages.empty())
+        diag.error(position(api, "enabled"), "api.enabled",
+                   "the console needs a storage for its agents and customers; add one under 'storage'");
+    }
+    if (api.has("tls")) {
+      const auto& tls = api.object("tls");
+      if (tls.string_or("certificate", "").empty() != tls.string_or("key", "").empty())
+        diag.error(position(api, "tls"), "api.tls", "give both 'certificate' and 'key', or neither");
+    }
   }
 
   // The factories' own checks, on instances whose settings are well formed.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <future>
 #include <iterator>
 #include <map>
@@ -11,8 +12,11 @@
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
+#include <boost/dll/runtime_symbol_info.hpp>
 
+#include "console_api.hpp"
 #include "control_server.hpp"
+#include "http_server.hpp"
 #include "switchboard/core/alert_rules.hpp"
 #include "switchboard/core/call_engine.hpp"
 #include "switchboard/core/event_hub.hpp"
@@ -464,6 +468,12 @@ sdk::Status Runtime::start() {
     std::vector<RunningInstance*> stage;
     for (auto& r : instances_)
       if (r.config->category == category) stage.push_back(&r);
+    // The console is up before the drivers, so it sees their first link events and every call.
+    if (category == sdk::Category::driver)
+      if (auto status = start_api(deadline); !status.ok()) {
+        stop();
+        return status;
+      }
     if (stage.empty()) continue;
     auto status = run_stage(stage, true, deadline);
     if (status.ok() && category == sdk::Category::routing) status = start_engine(deadline);
@@ -538,6 +548,75 @@ void Runtime::start_alert_rules() {
   wait_for([&] { return done.load(); }, std::chrono::seconds(10));
 }
 
+namespace {
+// The console's files as installed beside the host: <prefix>/share/switchboard/web (the build tree mirrors it).
+std::string default_web_root() {
+  std::error_code ec;
+  auto exe = boost::dll::program_location(ec);
+  if (ec) return "web";
+  return (std::filesystem::path(exe.string()).parent_path().parent_path() / "share" / "switchboard" / "web")
+      .lexically_normal()
+      .string();
+}
+}  // namespace
+
+sdk::Status Runtime::start_api(std::chrono::milliseconds deadline) {
+  const auto& api = config_.host.object("api");
+  if (!api.boolean("enabled") || mode_ != ClockMode::real) return {};
+  ConsoleApiWiring wiring;
+  wiring.runtime = this;
+  wiring.plan = NumberPlan::from_settings(config_.host.object("numbers"));
+  wiring.log = logs_.get("api");
+  std::string storage = api.string("storage");
+  for (const auto& r : instances_) {
+    if (storage.empty() && r.config->category == sdk::Category::routing)
+      storage = r.config->settings.string_or("storage", "");
+    if (r.config->category == sdk::Category::driver) wiring.drivers.push_back(r.config->name);
+  }
+  for (auto& r : instances_)
+    if (r.config->category == sdk::Category::storage && (storage.empty() || r.config->name == storage)) {
+      wiring.storage = static_cast<sdk::Storage*>(r.instance.get());
+      wiring.storage_strand = &r.context->strand();
+      wiring.storage_name = r.config->name;
+      break;
+    }
+  if (!wiring.storage) return sdk::make_error(sdk::ErrorCode::invalid_argument, "api: no storage for the console");
+  console_api_ = std::make_shared<ConsoleApi>(api, std::move(wiring));
+  auto result = std::make_shared<std::promise<sdk::Status>>();
+  auto started = result->get_future();
+  console_api_->start([result](sdk::Status s) { result->set_value(std::move(s)); });
+  if (started.wait_for(deadline) != std::future_status::ready)
+    return sdk::make_error(sdk::ErrorCode::timeout, "api: the agents were not read in time");
+  if (auto s = started.get(); !s.ok()) return sdk::make_error(s.error().code, "api: cannot read the agents: " + s.error().message);
+  HttpServerOptions options;
+  options.host = api.endpoint("listen").host;
+  options.port = api.endpoint("listen").port;
+  options.web_root = api.string("web_root");
+  if (options.web_root.empty()) options.web_root = default_web_root();
+  if (api.has("tls")) {
+    options.certificate = api.object("tls").string_or("certificate", "");
+    options.key = api.object("tls").string_or("key", "");
+  }
+  auto server = HttpServer::open(io_, options, console_api_, logs_.get("api"));
+  if (!server) {
+    console_api_->stop();
+    console_api_.reset();
+    return server.error();
+  }
+  http_server_ = std::move(server.value());
+  log_->info("web console on {}://{}:{}/ (static files from {})", options.certificate.empty() ? "http" : "https",
+             options.host, http_server_->port(), options.web_root);
+  return {};
+}
+
+void Runtime::stop_api() {
+  http_server_.reset();
+  if (console_api_) console_api_->stop();
+  console_api_.reset();
+}
+
+std::uint16_t Runtime::api_port() const noexcept { return http_server_ ? http_server_->port() : 0; }
+
 void Runtime::stop_engine(std::chrono::milliseconds deadline) {
   if (!engine_) return;
   auto done = std::make_shared<std::atomic<bool>>(false);
@@ -557,6 +636,7 @@ void Runtime::stop() {
         stage.push_back(&*it);
     return stage;
   };
+  stop_api();
   if (engine_) on_engine([this] { engine_->prepare_stop(); });
   if (alert_rules_) {
     std::atomic<bool> done{false};

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -72,9 +73,21 @@ class DeviceTable final : public sdk::DeviceView {
   std::unordered_map<std::string, Entry> devices_;
 };
 
+// A call the engine routed, ringing at a device (the agent's screen pop).
+struct RingingCall {
+  std::string call_id;
+  std::string dialled;
+  std::string caller;
+  std::string device;
+  std::string storage;  // where the customer is kept ("" when the strategy has no storage)
+  std::optional<std::int64_t> customer_id;
+  sdk::TimePoint arrived{};
+};
+
 class CallEngine {
  public:
   using RecordObserver = std::function<void(const sdk::CallRecord&)>;
+  using RingObserver = std::function<void(const RingingCall&)>;
 
   CallEngine(sdk::Context& context, NumberPlan plan, EngineWiring wiring);
   ~CallEngine();
@@ -92,6 +105,9 @@ class CallEngine {
 
   // Called for every finished record, on the engine's strand (the demo prints one line a call).
   void on_record(RecordObserver observer) { observers_.push_back(std::move(observer)); }
+  // Called whenever a routed call starts ringing at a device other than the dialled number, on the
+  // engine's strand, while it rings (the web console's screen pop).
+  void on_ringing(RingObserver observer) { ring_observers_.push_back(std::move(observer)); }
 
   // The decision the engine would take now for a call from `caller` to `dialled` (route explain).
   std::optional<sdk::RoutingDecision> decide(const std::string& dialled, const std::string& caller,
@@ -143,6 +159,7 @@ class CallEngine {
   std::unique_ptr<sdk::Subscription> subscription_;
   std::unique_ptr<CallLogPipeline> call_log_;
   std::vector<RecordObserver> observers_;
+  std::vector<RingObserver> ring_observers_;
   std::chrono::milliseconds default_ring_timeout_{20'000};
   bool running_ = false;
   bool stopping_ = false;

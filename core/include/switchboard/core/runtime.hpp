@@ -21,6 +21,8 @@ namespace switchboard::core {
 
 class AlertRules;
 class CallEngine;
+class ConsoleApi;
+class HttpServer;
 class EventHub;
 class InstanceContext;
 class VirtualClock;
@@ -65,6 +67,8 @@ class Runtime {
   void request_stop();
 
   sdk::asio::io_context& io_context() noexcept { return io_; }
+  // The port the web console and API listen on (api.listen; 0 when they are off).
+  std::uint16_t api_port() const noexcept;
   EventHub& events() noexcept { return *events_; }
   sdk::Instance* find(sdk::Category category, const std::string& name) const;
   sdk::InstanceRef find_ref(sdk::Category category, const std::string& name) const;
@@ -91,6 +95,8 @@ class Runtime {
   bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds deadline);
   sdk::Status start_engine(std::chrono::milliseconds deadline);
   void start_alert_rules();
+  sdk::Status start_api(std::chrono::milliseconds deadline);
+  void stop_api();
   void stop_engine(std::chrono::milliseconds deadline);
 
   const HostConfig& config_;
@@ -111,6 +117,8 @@ class Runtime {
   InstanceConfig alerting_config_;
   std::unique_ptr<sdk::Context> alerting_context_;
   std::unique_ptr<AlertRules> alert_rules_;
+  std::shared_ptr<ConsoleApi> console_api_;
+  std::unique_ptr<HttpServer> http_server_;
   std::vector<RunningInstance> instances_;
   std::atomic<bool> stop_requested_{false};
   bool stopped_ = false;
