@@ -23,13 +23,20 @@ build: configure
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-# First run: var/ with a generated demo database (1,000 customers, 3 projects, 20 operators).
+# First run: var/ with a generated demo database (1,000 customers, 3 projects, 20 operators) and three agents.
 demo: build
 	@mkdir -p var/log
 	@if [ ! -f var/switchboard.db ]; then \
 	  $(BUILD_DIR)/bin/switchboard rules generate --customers 1000 --projects 100,200,300 --operators 101-117 \
 	    --seed 1 -o var/demo-rules.csv && \
 	  $(BUILD_DIR)/bin/switchboard rules import var/demo-rules.csv -c $(CONFIG); fi
+	@if ! $(BUILD_DIR)/bin/switchboard agents list -c $(CONFIG) --json | grep -q '"admin"'; then \
+	  echo anna  | $(BUILD_DIR)/bin/switchboard agents add anna  -c $(CONFIG) --extension 101 --call-module --central && \
+	  echo petr  | $(BUILD_DIR)/bin/switchboard agents add petr  -c $(CONFIG) --extension 107 --call-module --group 400 && \
+	  echo admin | $(BUILD_DIR)/bin/switchboard agents add admin -c $(CONFIG) --extension 120 --call-module \
+	    --role administrator --central; fi
+	@echo "web console: open http://127.0.0.1:8080 and log in as anna/anna (agent, ext. 101), petr/petr (SA group 400," \
+	  "ext. 107) or admin/admin (administrator, ext. 120)"
 	@$(BUILD_DIR)/bin/switchboard serve -c $(CONFIG) --show-calls
 
 install: build
