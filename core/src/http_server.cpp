@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -414,6 +416,10 @@ sdk::Result<std::unique_ptr<HttpServer>> HttpServer::open(asio::io_context& io, 
   const auto& o = state->options;
   const std::string address = o.host + ":" + std::to_string(o.port);
   if (!o.certificate.empty() || !o.key.empty()) {
+    for (const auto* file : {&o.certificate, &o.key})
+      if (std::ifstream probe(*file); !probe)
+        return sdk::make_error(sdk::ErrorCode::invalid_argument,
+                               "api.tls: cannot read " + *file + ": " + std::strerror(errno));
     try {
       state->tls.emplace(ssl::context::tls_server);
       state->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |

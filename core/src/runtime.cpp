@@ -562,7 +562,7 @@ std::string default_web_root() {
 
 sdk::Status Runtime::start_api(std::chrono::milliseconds deadline) {
   const auto& api = config_.host.object("api");
-  if (!api.boolean("enabled") || mode_ != ClockMode::real) return {};
+  if (!api.boolean("enabled") || mode_ != ClockMode::real || without_console_) return {};
   ConsoleApiWiring wiring;
   wiring.runtime = this;
   wiring.plan = NumberPlan::from_settings(config_.host.object("numbers"));

@@ -27,6 +27,7 @@ sdk::Result<std::unique_ptr<StorageSession>> StorageSession::open(const HostConf
                            config.file + " configures several storage instances (" + names + "): choose one with --storage");
   session->name_ = session->config_.instances.front().name;
   session->runtime_ = std::make_unique<Runtime>(session->config_, logs);
+  session->runtime_->without_console();
   if (auto status = session->runtime_->start(); !status.ok()) return status.error();
   return session;
 }

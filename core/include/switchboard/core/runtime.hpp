@@ -67,6 +67,8 @@ class Runtime {
   void request_stop();
 
   sdk::asio::io_context& io_context() noexcept { return io_; }
+  // For tools that only need the storage (StorageSession): start() serves no console even with api.enabled.
+  void without_console() noexcept { without_console_ = true; }
   // The port the web console and API listen on (api.listen; 0 when they are off).
   std::uint16_t api_port() const noexcept;
   EventHub& events() noexcept { return *events_; }
@@ -117,6 +119,7 @@ class Runtime {
   InstanceConfig alerting_config_;
   std::unique_ptr<sdk::Context> alerting_context_;
   std::unique_ptr<AlertRules> alert_rules_;
+  bool without_console_ = false;
   std::shared_ptr<ConsoleApi> console_api_;
   std::unique_ptr<HttpServer> http_server_;
   std::vector<RunningInstance> instances_;
