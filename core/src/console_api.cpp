@@ -229,7 +229,7 @@ ConfigSchema ConsoleApi::schema() {
   ConfigSchema api;
   api.add("enabled", ValueType::boolean).default_value(false)
       .doc("Serve the web console and the HTTP API (docs/api.md) from `serve`.");
-  api.add("listen", ValueType::endpoint).default_value("127.0.0.1:8080")
+  api.add("listen", ValueType::string).default_value("127.0.0.1:8080")
       .doc("Address and port of the console and the API; port 0 takes any free port (logged).");
   api.add("web_root", ValueType::string).default_value("")
       .doc("Folder of the console's static files; empty: the `web` folder installed with the host "
@@ -247,6 +247,13 @@ ConfigSchema ConsoleApi::schema() {
       .doc("Password hashes computed at once (argon2id takes about 64 MiB and tens of milliseconds each); "
            "further logins wait their turn.");
   return api;
+}
+
+std::optional<sdk::Endpoint> ConsoleApi::listen_endpoint(const std::string& text) {
+  const bool any_port = text.size() > 2 && text.compare(text.size() - 2, 2, ":0") == 0;
+  auto endpoint = sdk::detail::parse_endpoint(any_port ? text.substr(0, text.size() - 1) + "1" : text);
+  if (endpoint && any_port) endpoint->port = 0;
+  return endpoint;
 }
 
 ConsoleApi::ConsoleApi(const sdk::Settings& api, ConsoleApiWiring wiring)
@@ -744,8 +751,9 @@ void ConsoleApi::search_customers(const HttpRequest& request, Respond respond) {
   std::int64_t offset = 0, limit = 20;
   if (auto o = get("offset"); !o.empty() && !sdk::detail::parse_integer(o, offset)) offset = -1;
   if (auto l = get("limit"); !l.empty() && !sdk::detail::parse_integer(l, limit)) limit = -1;
-  if (offset < 0 || limit < 1 || limit > static_cast<std::int64_t>(max_page))
+  if (offset < 0 || limit < 1)
     return respond(json_error(400, fmt::format("offset must be 0 or more and limit 1 to {}", max_page)));
+  limit = std::min<std::int64_t>(limit, max_page);
   // A phone number however written ("602 000 012", "+420602000012") is looked up in its normalised form.
   std::string digits;
   bool number_like = !q.empty();

@@ -38,6 +38,8 @@ class ConsoleApi final : public HttpHandler, public std::enable_shared_from_this
  public:
   // The host's `api` section.
   static sdk::ConfigSchema schema();
+  // api.listen: host:port where port 0 asks for any free port (the SDK's endpoints need a real port).
+  static std::optional<sdk::Endpoint> listen_endpoint(const std::string& text);
 
   ConsoleApi(const sdk::Settings& api, ConsoleApiWiring wiring);
   ~ConsoleApi() override;

@@ -209,6 +209,9 @@ std::optional<HostConfig> validate_config(const ConfigNode& root, const std::str
         diag.error(position(api, "enabled"), "api.enabled",
                    "the console needs a storage for its agents and customers; add one under 'storage'");
     }
+    if (!ConsoleApi::listen_endpoint(api.string("listen")))
+      diag.error(position(api, "listen"), "api.listen",
+                 "expected host:port such as 127.0.0.1:8080 (port 0: any free port), got '" + api.string("listen") + "'");
     if (api.has("tls")) {
       const auto& tls = api.object("tls");
       if (tls.string_or("certificate", "").empty() != tls.string_or("key", "").empty())

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <deque>
 #include <mutex>
 #include <sstream>
@@ -275,6 +277,8 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   void read() {
     parser_.emplace();
     parser_->header_limit(header_limit);
+    // The limit depends on the path: set once the header is read (a Content-Length is checked against it then).
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     beast::get_lowest_layer(stream_).expires_after(read_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -285,17 +289,16 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     const auto& header = parser_->get();
     std::string_view target = view(header.target());
     std::string path(target.substr(0, target.find('?')));
-    parser_->body_limit(server_->handler->body_limit(std::string(header.method_string()), path));
+    const auto limit = server_->handler->body_limit(std::string(header.method_string()), path);
+    // Beast checks a Content-Length against the limit only while reading the header: check it here.
+    if (auto length = parser_->content_length(); length && *length > limit) return too_large(header.version());
+    parser_->body_limit(limit);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::body_limit) {
-      auto response = json_error(413, "the request body is larger than this server accepts here (see api.max_body and "
-                                      "api.max_import_body)");
-      return write(std::move(response), parser_->get().version(), false);
-    }
+    if (ec == http::error::body_limit) return too_large(parser_->get().version());
     if (ec) return end(ec);
     auto req = parser_->release();
     HttpRequest request = to_request(req, remote_, is_tls<Stream>);
@@ -330,6 +333,12 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     write(std::move(*response), version, keep_alive);
   }
 
+  void too_large(unsigned version) {
+    write(json_error(413, "the request body is larger than this server accepts here (see api.max_body and "
+                          "api.max_import_body)"),
+          version, false);
+  }
+
   void write(HttpResponse response, unsigned version, bool keep_alive) {
     auto res = std::make_shared<http::response<http::string_body>>(to_beast(std::move(response), version, keep_alive));
     http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -348,7 +357,17 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
     } else {
       beast::error_code ignored;
       stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      drain();
     }
+  }
+
+  // After our last answer: read what the client still sends (the rest of a refused body) until it closes,
+  // for a few seconds at most, so closing does not reset the connection before the client read the answer.
+  void drain() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(3));
+    stream_.async_read_some(asio::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (!ec) self->drain();
+    });
   }
 
   Stream stream_;
@@ -356,6 +375,7 @@ class HttpConnection final : public Closable, public std::enable_shared_from_thi
   std::shared_ptr<HttpServer::State> server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::array<char, 16 * 1024> discard_{};
 };
 
 }  // namespace

@@ -589,8 +589,9 @@ sdk::Status Runtime::start_api(std::chrono::milliseconds deadline) {
     return sdk::make_error(sdk::ErrorCode::timeout, "api: the agents were not read in time");
   if (auto s = started.get(); !s.ok()) return sdk::make_error(s.error().code, "api: cannot read the agents: " + s.error().message);
   HttpServerOptions options;
-  options.host = api.endpoint("listen").host;
-  options.port = api.endpoint("listen").port;
+  const auto listen = ConsoleApi::listen_endpoint(api.string("listen")).value_or(sdk::Endpoint{});
+  options.host = listen.host;
+  options.port = listen.port;
   options.web_root = api.string("web_root");
   if (options.web_root.empty()) options.web_root = default_web_root();
   if (api.has("tls")) {
