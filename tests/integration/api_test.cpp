@@ -278,7 +278,15 @@ class Api : public ::testing::Test {
 
   // Agents: root (administrator, 100), anna (101, central list, call module), bert (102, call module only).
   // Customers: 12 Novak s.r.o. with one old note, 13 Dvorak a.s., 25 "Paging Co NN" (1000..1024).
-  void start(const std::string& session_timeout = "1h") {
+  // A port free now, for the configuration (api.listen); `listen` overrides the whole address.
+  static std::uint16_t free_port() {
+    asio::io_context io;
+    tcp::acceptor probe(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+    return probe.local_endpoint().port();
+  }
+
+  void start(const std::string& session_timeout = "1h", std::string listen = {}) {
+    if (listen.empty()) listen = "127.0.0.1:" + std::to_string(free_port());
     std::ostringstream yaml;
     yaml << "logging: {level: warn}\n"
             "numbers: {region: CZ, pbx_exit_code: \"0\", internal_max_digits: 4}\n"
@@ -292,7 +300,7 @@ class Api : public ::testing::Test {
             "      storage: main\n"
             "      projects: [{number: \"100\", operators: \"101;102\"}]\n"
             "drivers: {pbx: {type: scripted}}\n"
-            "api: {enabled: true, listen: \"127.0.0.1:0\", session_timeout: " << session_timeout
+            "api: {enabled: true, listen: \"" << listen << "\", session_timeout: " << session_timeout
          << ", login_limit: {per_name: 3, per_address: 10, window: 2s}}\n";
     sdk::Diagnostics diag;
     auto root = core::parse_yaml(yaml.str(), "api.yaml", diag);
@@ -332,6 +340,8 @@ class Api : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error().message;
     port_ = runtime_->api_port();
     ASSERT_NE(port_, 0) << "api_port() of a runtime with the API enabled";
+    if (listen.size() > 2 && listen.substr(listen.size() - 2) != ":0")
+      EXPECT_EQ(std::to_string(port_), listen.substr(listen.rfind(':') + 1)) << "api_port() is not the configured port";
     driver_ = static_cast<scripted::ScriptedDriver*>(runtime_->find(sdk::Category::driver, "pbx"));
     strand_ = runtime_->find_ref(sdk::Category::driver, "pbx").strand;
     ASSERT_TRUE(driver_ && strand_);
@@ -400,6 +410,14 @@ void expect_json_error(const Reply& r, unsigned status, const std::string& what)
 }
 
 }  // namespace
+
+// ----- listening ---------------------------------------------------------------------------------------------
+
+TEST_F(Api, PortZeroListensOnAFreePortThatApiPortNames) {
+  ASSERT_NO_FATAL_FAILURE(start("1h", "127.0.0.1:0"));
+  auto health = request(port_, http::verb::get, "/healthz");
+  EXPECT_EQ(health.status, 200u) << health.show();
+}
 
 // ----- login, logout ---------------------------------------------------------------------------------------
 
