@@ -278,6 +278,15 @@ void ConsoleApi::with_storage(Op op, std::function<void(sdk::Result<T>)> then) {
   });
 }
 
+void ConsoleApi::with_customer(std::int64_t id, const Respond& respond, std::function<void(sdk::Rule)> then) {
+  with_storage<std::vector<sdk::Rule>>([id](sdk::Storage& s, auto cb) { s.get_rules({id}, std::move(cb)); },
+                                       [id, respond, then = std::move(then)](sdk::Result<std::vector<sdk::Rule>> rules) {
+                                         if (!rules) return respond(storage_failed(rules.error()));
+                                         if (rules->empty()) return respond(json_error(404, fmt::format("no customer {}", id)));
+                                         then(std::move(rules->front()));
+                                       });
+}
+
 void ConsoleApi::start(sdk::Completion done) {
   auto self = shared_from_this();
   links_subscription_ = w_.runtime->events().subscribe(
@@ -794,21 +803,16 @@ void ConsoleApi::search_customers(const HttpRequest& request, Respond respond) {
 
 void ConsoleApi::get_customer(std::int64_t id, Respond respond) {
   auto self = shared_from_this();
-  with_storage<std::vector<sdk::Rule>>(
-      [id](sdk::Storage& s, auto cb) { s.get_rules({id}, std::move(cb)); },
-      [self, id, respond](sdk::Result<std::vector<sdk::Rule>> rules) {
-        if (!rules) return respond(storage_failed(rules.error()));
-        if (rules->empty()) return respond(json_error(404, fmt::format("no customer {}", id)));
-        json customer = customer_json(rules->front());
-        self->with_storage<std::vector<sdk::Note>>(
-            [id](sdk::Storage& s, auto cb) { s.notes_for(id, std::move(cb)); },
-            [customer, respond](sdk::Result<std::vector<sdk::Note>> notes) {
-              if (!notes) return respond(storage_failed(notes.error()));
-              json list = json::array();
-              for (const auto& n : *notes) list.push_back(note_json(n));
-              respond(ok_json({{"customer", customer}, {"notes", list}}));
-            });
-      });
+  with_customer(id, respond, [self, id, respond](sdk::Rule rule) {
+    self->with_storage<std::vector<sdk::Note>>(
+        [id](sdk::Storage& s, auto cb) { s.notes_for(id, std::move(cb)); },
+        [customer = customer_json(rule), respond](sdk::Result<std::vector<sdk::Note>> notes) {
+          if (!notes) return respond(storage_failed(notes.error()));
+          json list = json::array();
+          for (const auto& n : *notes) list.push_back(note_json(n));
+          respond(ok_json({{"customer", customer}, {"notes", list}}));
+        });
+  });
 }
 
 // A customer from JSON, checked as one row of a rules file: the same rules and messages as an import.
@@ -885,27 +889,18 @@ void ConsoleApi::write_customer(const Caller& caller, const HttpRequest& request
   };
   if (id == 0) return write();
   // PUT changes a customer that exists; it does not create one under a made-up id.
-  with_storage<std::vector<sdk::Rule>>([id](sdk::Storage& s, auto cb) { s.get_rules({id}, std::move(cb)); },
-                                       [id, respond, write](sdk::Result<std::vector<sdk::Rule>> rules) mutable {
-                                         if (!rules) return respond(storage_failed(rules.error()));
-                                         if (rules->empty()) return respond(json_error(404, fmt::format("no customer {}", id)));
-                                         write();
-                                       });
+  with_customer(id, respond, [write](sdk::Rule) mutable { write(); });
 }
 
 void ConsoleApi::delete_customer(std::int64_t id, Respond respond) {
   auto self = shared_from_this();
-  with_storage<std::vector<sdk::Rule>>(
-      [id](sdk::Storage& s, auto cb) { s.get_rules({id}, std::move(cb)); },
-      [self, id, respond](sdk::Result<std::vector<sdk::Rule>> rules) {
-        if (!rules) return respond(storage_failed(rules.error()));
-        if (rules->empty()) return respond(json_error(404, fmt::format("no customer {}", id)));
-        self->w_.storage->delete_rule(id, [self, respond](sdk::Status s) {
-          if (!s.ok()) return respond(storage_failed(s.error()));
-          self->reload_customers();
-          respond(ok_json({{"ok", true}}));
-        });
-      });
+  with_customer(id, respond, [self, id, respond](sdk::Rule) {
+    self->w_.storage->delete_rule(id, [self, respond](sdk::Status s) {
+      if (!s.ok()) return respond(storage_failed(s.error()));
+      self->reload_customers();
+      respond(ok_json({{"ok", true}}));
+    });
+  });
 }
 
 void ConsoleApi::reload_customers() {
@@ -940,17 +935,13 @@ void ConsoleApi::add_note(const Caller& caller, std::int64_t id, const HttpReque
   note.agent = caller.agent.name;
   note.text = std::move(*text);
   auto self = shared_from_this();
-  with_storage<std::vector<sdk::Rule>>(
-      [id](sdk::Storage& s, auto cb) { s.get_rules({id}, std::move(cb)); },
-      [self, id, note = std::move(note), respond](sdk::Result<std::vector<sdk::Rule>> rules) mutable {
-        if (!rules) return respond(storage_failed(rules.error()));
-        if (rules->empty()) return respond(json_error(404, fmt::format("no customer {}", id)));
-        self->w_.storage->add_note(std::move(note), [self, respond](sdk::Result<sdk::Note> saved) {
-          if (!saved) return respond(storage_failed(saved.error()));
-          self->broadcast_note(*saved);
-          respond(ok_json({{"note", note_json(*saved)}}, 201));
-        });
-      });
+  with_customer(id, respond, [self, note = std::move(note), respond](sdk::Rule) mutable {
+    self->w_.storage->add_note(std::move(note), [self, respond](sdk::Result<sdk::Note> saved) {
+      if (!saved) return respond(storage_failed(saved.error()));
+      self->broadcast_note(*saved);
+      respond(ok_json({{"note", note_json(*saved)}}, 201));
+    });
+  });
 }
 
 // ----- missed calls, groups --------------------------------------------------------------------------------

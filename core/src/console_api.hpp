@@ -74,6 +74,8 @@ class ConsoleApi final : public HttpHandler, public std::enable_shared_from_this
   // Storage work: `op(storage, callback)` on the storage's strand; `then` on that strand too.
   template <class T, class Op>
   void with_storage(Op op, std::function<void(sdk::Result<T>)> then);
+  // The customer `id` (on the storage's strand), or the 404 / storage error answered for it.
+  void with_customer(std::int64_t id, const Respond& respond, std::function<void(sdk::Rule)> then);
   // Runs `job` on the blocking pool, at most api.max_hashing at once (password hashing).
   bool hash_later(std::function<void()> job);
   void hash_finished();
