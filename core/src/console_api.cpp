@@ -658,10 +658,39 @@ void ConsoleApi::login(HttpRequest request, Respond respond) {
       r.headers.emplace_back("Retry-After", std::to_string(wait->count()));
       return respond(std::move(r));
     }
-    if (auto it = agents_.find(*name); it != agents_.end()) hash = it->second.password_hash;
   }
+  // The agent as stored now: a password or right changed with `switchboard agents` counts from the next login.
   auto self = shared_from_this();
-  auto job = [self, request = std::move(request), name = *name, password = std::move(*password), hash,
+  with_storage<std::vector<sdk::Agent>>(
+      [](sdk::Storage& s, auto cb) { s.load_agents(std::move(cb)); },
+      [self, request = std::move(request), name = *name, password = std::move(*password),
+       respond](sdk::Result<std::vector<sdk::Agent>> agents) mutable {
+        if (!agents) return respond(storage_failed(agents.error()));
+        std::string hash;
+        {
+          std::lock_guard lock(self->mutex_);
+          std::map<std::string, sdk::Agent> fresh;
+          for (auto& a : *agents) {
+            // Start/Stop/last IP as this host keeps them: the stored copy may lag behind a save in flight.
+            if (auto known = self->agents_.find(a.name); known != self->agents_.end()) {
+              a.start = known->second.start;
+              a.stop = known->second.stop;
+              a.last_ip = known->second.last_ip;
+            }
+            fresh[a.name] = std::move(a);
+          }
+          self->agents_ = std::move(fresh);
+          if (auto it = self->agents_.find(name); it != self->agents_.end()) hash = it->second.password_hash;
+        }
+        self->verify_login(std::move(request), std::move(name), std::move(password), std::move(hash),
+                           std::move(respond));
+      });
+}
+
+void ConsoleApi::verify_login(HttpRequest request, std::string name, std::string password, std::string hash,
+                              Respond respond) {
+  auto self = shared_from_this();
+  auto job = [self, request = std::move(request), name = std::move(name), password = std::move(password), hash,
               respond]() mutable {
     bool known = !hash.empty();
     if (!known) {

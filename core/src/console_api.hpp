@@ -91,6 +91,7 @@ class ConsoleApi final : public HttpHandler, public std::enable_shared_from_this
 
   // Endpoints
   void login(HttpRequest request, Respond respond);
+  void verify_login(HttpRequest request, std::string name, std::string password, std::string hash, Respond respond);
   void logout(const Caller& caller, Respond respond);
   void healthz(Respond respond);
   void search_customers(const HttpRequest& request, Respond respond);

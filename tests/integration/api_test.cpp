@@ -503,6 +503,21 @@ TEST_F(Api, LogoutEndsTheSessionAndRecordsStop) {
 
 // ----- login limits ------------------------------------------------------------------------------------------
 
+TEST_F(Api, APasswordChangedByAnotherProcessCountsFromTheNextLogin) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  login("anna");
+  {  // what `switchboard agents passwd anna` does while the host runs
+    auto session = core::StorageSession::open(*config_, logs_, "main");
+    ASSERT_TRUE(session.ok()) << session.error().message;
+    auto changed = agent("anna", "101", true, true);
+    changed.password_hash = core::hash_password("new-pw").value();
+    auto saved = (*session)->call<sdk::Agent>([&](sdk::Storage& s, auto done) { s.save_agent(changed, done); });
+    ASSERT_TRUE(saved.ok()) << saved.error().message;
+  }
+  expect_json_error(post_login("anna", "anna-pw"), 401, "the old password after a change in storage");
+  EXPECT_EQ(post_login("anna", "new-pw").status, 200u) << "the new password";
+}
+
 TEST_F(Api, LoginLimitPerNameRefusesEvenTheRightPasswordUntilTheWindowPasses) {
   ASSERT_NO_FATAL_FAILURE(start());
   for (int i = 0; i < 3; ++i) expect_json_error(post_login("anna", "wrong"), 401, "failure " + std::to_string(i + 1));
