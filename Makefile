@@ -7,7 +7,7 @@ CONFIG     ?= config/demo.yaml
 
 CMAKE_LAUNCHER := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all deps configure build test demo install docs fuzz clean
+.PHONY: all deps configure build test demo install docs fuzz clean bench-build bench bench-quick
 
 all: build
 
@@ -54,3 +54,22 @@ fuzz: deps
 
 clean:
 	@rm -rf $(BUILD_DIR)
+
+# Benchmarks (bench/run.sh) on a Release build in $(BENCH_DIR). `bench`: every figure at full scale (about
+# 10 minutes), bench/results/latest.json and the summary at the top of bench/RESULTS.md. `bench-quick`: the
+# same figures at reduced scale in under a minute after the build; prints the JSON (bench/results/quick.json).
+# Only what the benchmarks run is built (not the tests); a target the tree does not define is skipped.
+BENCH_DIR ?= build-release
+BENCH_TARGETS ?= switchboard switchboard-pbxsim switchboard_plugins engine_bench calllog_append_bench \
+  csta_decode_bench index_bench
+
+bench-build: deps
+	@cmake -S . -B $(BENCH_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_LAUNCHER) >/dev/null
+	@cmake --build $(BENCH_DIR) -j $(JOBS) --target \
+	  $$(for t in $(BENCH_TARGETS); do ninja -C $(BENCH_DIR) -t query $$t >/dev/null 2>&1 && echo $$t; done)
+
+bench: bench-build
+	@bash bench/run.sh $(BENCH_DIR) full
+
+bench-quick: bench-build
+	@bash bench/run.sh $(BENCH_DIR) quick

@@ -8,7 +8,7 @@ packages=(
   libsoci-dev libsqlite3-dev libphonenumber-dev libsodium-dev libcsv-dev
   postgresql sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev valgrind
   chromium
 )
 missing=()
