@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "../plugins/scripted_driver.hpp"
+#include "real_plugins.hpp"
 #include "switchboard/core/agent_commands.hpp"
 #include "switchboard/core/host_config.hpp"
 #include "switchboard/core/number_plan.hpp"
@@ -201,17 +202,6 @@ class Events {
   std::deque<std::string> messages_;
   bool closed_ = false;
 };
-
-core::PluginRegistry& registry() {
-  static core::PluginRegistry r;
-  static bool loaded = false;
-  if (!loaded) {
-    r.load_directory(SWITCHBOARD_PLUGIN_OUTPUT_DIRECTORY);
-    r.load_directory(SWITCHBOARD_TEST_PLUGIN_DIRECTORY);
-    loaded = true;
-  }
-  return r;
-}
 
 const core::NumberPlan& plan() {
   static const core::NumberPlan p(core::NumberPlan::Options{"CZ", "0", 4});

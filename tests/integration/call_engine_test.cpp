@@ -9,6 +9,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include "../plugins/scripted_driver.hpp"
+#include "real_plugins.hpp"
 #include "switchboard/core/call_engine.hpp"
 #include "switchboard/core/host_config.hpp"
 #include "switchboard/core/runtime.hpp"
@@ -21,17 +22,6 @@ namespace core = switchboard::core;
 using namespace std::chrono_literals;
 
 namespace {
-
-core::PluginRegistry& registry() {
-  static core::PluginRegistry r;
-  static bool loaded = false;
-  if (!loaded) {
-    r.load_directory(SWITCHBOARD_PLUGIN_OUTPUT_DIRECTORY);
-    r.load_directory(SWITCHBOARD_TEST_PLUGIN_DIRECTORY);
-    loaded = true;
-  }
-  return r;
-}
 
 sdk::Rule rule(std::int64_t id, std::string project, std::string caller, std::vector<std::string> operators) {
   sdk::Rule r;
