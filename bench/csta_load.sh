@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Routed calls per second and Delivered→Deflect latency of the host with the `csta` driver, driven by
-# switchboard-pbxsim's load mode over loopback; host and pbxsim each pinned to its own core.
+# Routed calls per second and latency (from each call's scheduled send time to its DeflectCall) of the host
+# with the `csta` driver, driven by switchboard-pbxsim's load mode over loopback; host and pbxsim each pinned
+# to its own core.
 # Usage: bench/csta_load.sh SWITCHBOARD PBXSIM CALLS RATE [deflect|routeing] [CUSTOMERS]
 #   bash bench/csta_load.sh build/bin/switchboard build/bin/switchboard-pbxsim 300000 30000   # throughput
 #   bash bench/csta_load.sh build/bin/switchboard build/bin/switchboard-pbxsim 30000 1000     # latency

@@ -18,6 +18,20 @@ double percentile(const std::vector<double>& sorted, double fraction) {
 
 double micros(LoadRecorder::Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
 
+LoadReport::Latency percentiles(std::vector<double>& values) {
+  std::sort(values.begin(), values.end());
+  return {percentile(values, 0.50), percentile(values, 0.90), percentile(values, 0.99), percentile(values, 0.999),
+          values.empty() ? 0 : values.back()};
+}
+
+nlohmann::ordered_json to_json(const LoadReport::Latency& latency) {
+  return {{"p50", latency.p50},
+          {"p90", latency.p90},
+          {"p99", latency.p99},
+          {"p99_9", latency.p99_9},
+          {"max", latency.max}};
+}
+
 }  // namespace
 
 LoadRecorder::LoadRecorder(std::uint64_t calls) {
@@ -25,9 +39,10 @@ LoadRecorder::LoadRecorder(std::uint64_t calls) {
   index_by_call_id_.reserve(calls);
 }
 
-std::uint32_t LoadRecorder::add(std::string project, Clock::time_point offered_at) {
+std::uint32_t LoadRecorder::add(std::string project, Clock::time_point scheduled_at, Clock::time_point offered_at) {
   Call call;
   call.project = std::move(project);
+  call.scheduled_at = scheduled_at;
   call.offered_at = offered_at;
   calls_.push_back(std::move(call));
   return static_cast<std::uint32_t>(calls_.size() - 1);
@@ -76,20 +91,26 @@ LoadReport LoadRecorder::report(Clock::time_point end, double requested_rate) co
   report.error_answers = error_answers_;
   report.requested_rate = requested_rate;
   std::vector<double> latencies;
+  std::vector<double> write_latencies;
+  std::vector<double> send_lags;
   latencies.reserve(calls_.size());
+  write_latencies.reserve(calls_.size());
+  send_lags.reserve(calls_.size());
   for (const auto& call : calls_) {
     if (call.state != State::routed) continue;
     // A call the client learnt of while pbxsim was silent has no written time: count from its offer.
     auto announced = call.written_at == Clock::time_point{} ? call.offered_at : call.written_at;
-    latencies.push_back(std::max(0.0, micros(call.routed_at - announced)));
+    latencies.push_back(std::max(0.0, micros(call.routed_at - call.scheduled_at)));
+    write_latencies.push_back(std::max(0.0, micros(call.routed_at - announced)));
+    send_lags.push_back(std::max(0.0, micros(announced - call.scheduled_at)));
   }
   report.routed = latencies.size();
   report.errors = report.offered - report.routed;
   if (!calls_.empty()) report.seconds = std::chrono::duration<double>(end - calls_.front().offered_at).count();
   if (report.seconds > 0) report.rate = static_cast<double>(report.routed) / report.seconds;
-  std::sort(latencies.begin(), latencies.end());
-  report.latency_us = {percentile(latencies, 0.50), percentile(latencies, 0.90), percentile(latencies, 0.99),
-                       latencies.empty() ? 0 : latencies.back()};
+  report.latency_us = percentiles(latencies);
+  report.write_latency_us = percentiles(write_latencies);
+  report.send_lag_us = percentiles(send_lags);
   return report;
 }
 
@@ -100,10 +121,11 @@ std::string LoadReport::to_json() const {
       {"errors", errors},
       {"seconds", seconds},
       {"rate", rate},
-      {"latency_us",
-       {{"p50", latency_us.p50}, {"p90", latency_us.p90}, {"p99", latency_us.p99}, {"max", latency_us.max}}},
+      {"latency_us", pbxsim::to_json(latency_us)},
       {"requested_rate", requested_rate},
       {"error_answers", error_answers},
+      {"write_latency_us", pbxsim::to_json(write_latency_us)},
+      {"send_lag_us", pbxsim::to_json(send_lag_us)},
   };
   return json.dump() + "\n";
 }
@@ -112,10 +134,13 @@ std::string LoadReport::summary() const {
   return fmt::format(
       "load: offered {} routed {} errors {} (error answers {}) in {:.3f} s: {:.0f} calls/s routed, {:.0f}/s "
       "requested\n"
-      "latency from Delivered written to routing request received: p50 {:.0f} us, p90 {:.0f} us, p99 {:.0f} us, "
-      "max {:.0f} us\n",
+      "latency from the scheduled send time to routing request received: p50 {:.0f} us, p90 {:.0f} us, "
+      "p99 {:.0f} us, p99.9 {:.0f} us, max {:.0f} us\n"
+      "latency from Delivered written to routing request received: p50 {:.0f} us, p99 {:.0f} us, p99.9 {:.0f} us, "
+      "max {:.0f} us; send lag (scheduled to written): p99 {:.0f} us, max {:.0f} us\n",
       offered, routed, errors, error_answers, seconds, rate, requested_rate, latency_us.p50, latency_us.p90,
-      latency_us.p99, latency_us.max);
+      latency_us.p99, latency_us.p99_9, latency_us.max, write_latency_us.p50, write_latency_us.p99,
+      write_latency_us.p99_9, write_latency_us.max, send_lag_us.p99, send_lag_us.max);
 }
 
 }  // namespace switchboard::pbxsim

@@ -1,6 +1,7 @@
-// Load mode's book-keeping: each offered call, when its first announcement (Delivered or RouteRequest)
-// left for the client, when the client's routing request (DeflectCall or RouteSelect) came back, and the
-// report made of them.
+// Load mode's book-keeping: each offered call, when it was scheduled to be sent (start + i / rate), when
+// its first announcement (Delivered or RouteRequest) left for the client, when the client's routing request
+// (DeflectCall or RouteSelect) came back, and the report made of them. Latency counts from the scheduled
+// time, so a generator that falls behind cannot hide latency (coordinated omission).
 #pragma once
 
 #include <chrono>
@@ -31,8 +32,12 @@ struct LoadReport {
   double rate = 0;                  // routed / seconds
   double requested_rate = 0;
   struct Latency {
-    double p50 = 0, p90 = 0, p99 = 0, max = 0;
-  } latency_us;  // announcement written -> successful routing request received, routed calls only
+    double p50 = 0, p90 = 0, p99 = 0, p99_9 = 0, max = 0;
+  };
+  // Over routed calls only, nearest rank:
+  Latency latency_us;        // scheduled send time -> successful routing request received
+  Latency write_latency_us;  // announcement written to the socket -> routing request received
+  Latency send_lag_us;       // scheduled send time -> announcement written (pbxsim's own lateness)
 
   std::string to_json() const;
   std::string summary() const;  // a few lines for a person
@@ -44,8 +49,9 @@ class LoadRecorder {
 
   explicit LoadRecorder(std::uint64_t calls);
 
-  // A call is about to be offered; its index. bind() names it once the model has given it an id.
-  std::uint32_t add(std::string project, Clock::time_point offered_at);
+  // A call is about to be offered (at `offered_at`, scheduled for `scheduled_at`); its index. bind() names
+  // it once the model has given it an id.
+  std::uint32_t add(std::string project, Clock::time_point scheduled_at, Clock::time_point offered_at);
   void bind(std::uint32_t index, const std::string& call_id);
   std::optional<std::uint32_t> find(std::string_view call_id) const;
   const std::string& project_of(std::uint32_t index) const { return calls_[index].project; }
@@ -68,7 +74,8 @@ class LoadRecorder {
   struct Call {
     std::string call_id;
     std::string project;
-    Clock::time_point offered_at;
+    Clock::time_point scheduled_at;  // start + i / rate: when it should have been sent
+    Clock::time_point offered_at;    // when it was offered (decision timeout, seconds)
     Clock::time_point written_at;  // epoch: never written
     Clock::time_point routed_at;
     State state = State::pending;

@@ -20,8 +20,10 @@ using error_code = boost::system::error_code;
 constexpr std::chrono::seconds kDefaultSessionDuration{300};
 // A frame whose length field (4) is shorter than its own header: every CSTA client must reset the link.
 constexpr std::string_view kGarbageFrame{"\x00\x00\x00\x04" "9999", 8};
-constexpr std::chrono::milliseconds kPacingTick{1};
 constexpr std::chrono::milliseconds kExpiryTick{100};
+// Load mode: the pacing timer wakes this long before a call's scheduled time, then pbxsim re-checks the clock
+// on every turn of the event loop until it is due (a timer alone wakes tens of microseconds late).
+constexpr std::chrono::microseconds kPacingSpin{200};
 
 // ECMA-269 error values pbxsim answers with (category, value); the README lists when.
 constexpr std::string_view kOperation = "operation";
@@ -780,15 +782,26 @@ void PbxSimServer::start_load() {
   expire_load_calls();
 }
 
+LoadRecorder::Clock::time_point PbxSimServer::load_call_scheduled_at(std::uint64_t sequence) const {
+  return load_start_ + std::chrono::duration_cast<LoadRecorder::Clock::duration>(std::chrono::duration<double>(
+                           static_cast<double>(sequence) / options_.load->rate));
+}
+
 void PbxSimServer::pace_load() {
   if (stopped_) return;
-  // Paced by elapsed time, in batches per tick: a late timer catches up instead of lowering the rate.
-  auto elapsed = std::chrono::duration<double>(LoadRecorder::Clock::now() - load_start_).count();
-  auto due = std::min<std::uint64_t>(options_.load->calls,
-                                     static_cast<std::uint64_t>(std::floor(elapsed * options_.load->rate)) + 1);
-  while (load_->offered() < due) offer_load_call(load_->offered());
+  // Call i is scheduled for start + i / rate. A late wake-up offers every call due by then in one batch
+  // (catching up instead of lowering the rate), and its lateness counts in the latency, which runs from the
+  // scheduled time.
+  auto now = LoadRecorder::Clock::now();
+  while (load_->offered() < options_.load->calls && load_call_scheduled_at(load_->offered()) <= now)
+    offer_load_call(load_->offered());
   if (load_->offered() >= options_.load->calls) return;
-  pacing_timer_.expires_after(kPacingTick);
+  auto next = load_call_scheduled_at(load_->offered());
+  if (next - now <= kPacingSpin) {
+    asio::post(io_, [this] { pace_load(); });  // due soon: check again on the next turn of the loop
+    return;
+  }
+  pacing_timer_.expires_at(next - kPacingSpin);
   pacing_timer_.async_wait([this](const error_code& error) {
     if (!error) pace_load();
   });
@@ -803,7 +816,7 @@ void PbxSimServer::offer_load_call(std::uint64_t sequence) {
     project = known.project;
   }
   if (project.empty()) project = scenario_.projects[sequence % scenario_.projects.size()];
-  offering_load_call_ = load_->add(project, LoadRecorder::Clock::now());
+  offering_load_call_ = load_->add(project, load_call_scheduled_at(sequence), LoadRecorder::Clock::now());
   model_.offer_call(project, caller);
   offering_load_call_ = -1;
 }

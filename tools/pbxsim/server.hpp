@@ -134,6 +134,7 @@ class PbxSimServer final : private ClientConnection::Owner {
   // Load mode.
   void start_load();
   void pace_load();
+  LoadRecorder::Clock::time_point load_call_scheduled_at(std::uint64_t sequence) const;  // start + i / rate
   void offer_load_call(std::uint64_t sequence);
   void expire_load_calls();
   void load_call_routed(const std::string& call_id, const std::string& destination,

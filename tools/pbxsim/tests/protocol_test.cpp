@@ -3,6 +3,8 @@
 #include <set>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "test_support.hpp"
 
 namespace switchboard::pbxsim::testing {
@@ -660,6 +662,45 @@ TEST(Load, RouteSelectAndTimeoutsAreCounted) {
   EXPECT_EQ(report->routed, 10u);
   EXPECT_EQ(report->errors, 10u);
   EXPECT_GT(report->latency_us.max, 0);
+  EXPECT_GE(report->latency_us.max, report->write_latency_us.max);  // the scheduled time is never later
+}
+
+TEST(Load, LatencyCountsFromTheScheduledSendTime) {
+  // 1,000 calls at 1,000/s, each answered 100 us after its Delivered was written; the generator stalls
+  // before the last two (10 and 20 ms late). Counted from the write the stall is invisible; counted from
+  // the scheduled time it shows in p99.9 and max.
+  using Clock = LoadRecorder::Clock;
+  LoadRecorder recorder(1000);
+  auto start = Clock::now();
+  for (std::uint32_t i = 0; i < 1000; ++i) {
+    auto scheduled = start + i * 1ms;
+    auto sent = scheduled + (i == 998 ? 10ms : i == 999 ? 20ms : 0ms);
+    auto index = recorder.add(i % 2 ? "100" : "200", scheduled, sent);
+    recorder.bind(index, "c" + std::to_string(i));
+    recorder.written(index, sent);
+    recorder.routed(index, sent + 100us);
+  }
+  ASSERT_TRUE(recorder.all_decided());
+  auto report = recorder.report(start + 1020ms, 1000);
+  EXPECT_EQ(report.routed, 1000u);
+  EXPECT_EQ(report.errors, 0u);
+  EXPECT_DOUBLE_EQ(report.latency_us.p50, 100);
+  EXPECT_DOUBLE_EQ(report.latency_us.p99, 100);
+  EXPECT_DOUBLE_EQ(report.latency_us.p99_9, 10'100);  // nearest rank 999 of 1,000
+  EXPECT_DOUBLE_EQ(report.latency_us.max, 20'100);
+  EXPECT_DOUBLE_EQ(report.write_latency_us.p99_9, 100);
+  EXPECT_DOUBLE_EQ(report.write_latency_us.max, 100);
+  EXPECT_DOUBLE_EQ(report.send_lag_us.p99, 0);
+  EXPECT_DOUBLE_EQ(report.send_lag_us.max, 20'000);
+
+  auto json = nlohmann::json::parse(report.to_json());
+  for (const char* key : {"offered", "routed", "errors", "seconds", "rate", "requested_rate", "error_answers"})
+    EXPECT_TRUE(json.contains(key)) << key;
+  for (const char* group : {"latency_us", "write_latency_us", "send_lag_us"})
+    for (const char* key : {"p50", "p90", "p99", "p99_9", "max"})
+      EXPECT_TRUE(json[group].contains(key)) << group << "." << key;
+  EXPECT_DOUBLE_EQ(json["latency_us"]["p99_9"].get<double>(), 10'100);
+  EXPECT_DOUBLE_EQ(json["write_latency_us"]["p99_9"].get<double>(), 100);
 }
 
 TEST(Load, NoClientSetUpInTimeExits1) {
