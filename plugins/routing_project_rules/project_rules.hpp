@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,7 @@ class ProjectRulesStrategy final : public sdk::RoutingStrategy, public sdk::Call
 
   std::vector<std::string> numbers() const override { return numbers_; }
   std::vector<std::string> devices() const override { return devices_; }
+  // Runs on the engine's strand only: it reuses the scratch buffers below.
   sdk::RoutingDecision decide(const sdk::RoutingRequest& request, const sdk::DeviceView& devices) override;
   std::optional<sdk::UnansweredPolicy> unanswered(std::string_view number) const override;
 
@@ -38,19 +40,29 @@ class ProjectRulesStrategy final : public sdk::RoutingStrategy, public sdk::Call
     std::string number;
     std::vector<std::string> operators;
     std::optional<sdk::UnansweredPolicy> unanswered;
+    // Made once at construction rather than per call (decide() formats nothing it can know in advance):
+    std::vector<std::uint64_t> operator_keys;  // extension_key() of each operator
+    std::string operator_reason;               // "operator of project 100"
+    std::string no_operators_line;             // "no operators for project 100"
   };
 
   class Targets;  // builds the decision's target list (project_rules.cpp)
 
   const Project* project_numbered(std::string_view number) const;
   void route_by_rules(const sdk::RoutingRequest& request, const Project* project, sdk::RoutingDecision& decision,
-                      Targets& targets) const;
+                      Targets& targets);
 
   std::vector<Project> projects_;
   std::vector<std::string> all_projects_operators_;
   std::string busy_target_;  // may be set while inactive: the trail then names it
   bool busy_target_active_ = false;
   std::chrono::milliseconds ring_timeout_;
+  std::vector<std::uint64_t> all_projects_keys_;  // extension_key() of each of all_projects_operators_
+  std::uint64_t busy_target_key_ = 0;
+  std::string busy_target_not_active_line_;  // "busy target 190 not active"
+  // Scratch for decide(), kept between calls so that their capacity is reused (decide() runs on one strand).
+  std::vector<std::uint64_t> offered_keys_;  // extension_key() of each target offered so far, in order
+  std::string rule_reason_;                  // "operator of rule 12"
   // Fixed at construction and never written again: the host and the driver may read them from another
   // strand than the one decide() runs on.
   std::vector<std::string> numbers_;
