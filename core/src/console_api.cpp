@@ -335,21 +335,9 @@ void ConsoleApi::stop() {
   // The process ends these sessions: Stop is stored before the storage stops.
   std::vector<std::future<void>> saved;
   for (const auto& name : agents) {
-    sdk::Agent agent;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = agents_.find(name);
-      if (it == agents_.end()) continue;
-      it->second.stop = std::chrono::system_clock::now();
-      agent = it->second;
-    }
     auto done = std::make_shared<std::promise<void>>();
     saved.push_back(done->get_future());
-    with_storage<sdk::Agent>([agent](sdk::Storage& s, auto cb) { s.save_agent(agent, std::move(cb)); },
-                             [done, log = w_.log, name](sdk::Result<sdk::Agent> r) {
-                               if (!r) log->error("cannot record the logout of {}: {}", name, r.error().message);
-                               done->set_value();
-                             });
+    record_stop(name, [done] { done->set_value(); });
   }
   for (auto& f : saved) f.wait_for(std::chrono::seconds(5));
   links_subscription_.reset();
@@ -410,21 +398,24 @@ void ConsoleApi::end_session_locked(const std::string& token, std::vector<std::s
 }
 
 // Stop is recorded when the agent's last session ends (an agent may have the console open twice).
-void ConsoleApi::record_stop(const std::string& name) {
+void ConsoleApi::record_stop(const std::string& name, std::function<void()> saved) {
   sdk::Agent agent;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [token, session] : sessions_)
-      if (session.agent == name) return;
+    const bool still_in = std::any_of(sessions_.begin(), sessions_.end(),
+                                      [&](const auto& entry) { return entry.second.agent == name; });
     auto it = agents_.find(name);
-    if (it == agents_.end()) return;
+    if (still_in || it == agents_.end()) {
+      if (saved) saved();
+      return;
+    }
     it->second.stop = std::chrono::system_clock::now();
     agent = it->second;
   }
-  auto log = w_.log;
   with_storage<sdk::Agent>([agent](sdk::Storage& s, auto cb) { s.save_agent(agent, std::move(cb)); },
-                           [log, name](sdk::Result<sdk::Agent> saved) {
-                             if (!saved) log->error("cannot record the logout of {}: {}", name, saved.error().message);
+                           [log = w_.log, name, saved = std::move(saved)](sdk::Result<sdk::Agent> r) {
+                             if (!r) log->error("cannot record the logout of {}: {}", name, r.error().message);
+                             if (saved) saved();
                            });
 }
 
@@ -722,7 +713,7 @@ void ConsoleApi::verify_login(HttpRequest request, std::string name, std::string
       it->second.stop.reset();
       it->second.last_ip = request.remote_address;
       agent = it->second;
-      self->sessions_[token] = Session{name, csrf, request.remote_address, now};
+      self->sessions_[token] = Session{name, csrf, now};
     }
     self->w_.log->info("login name={} address={}", name, request.remote_address);
     HttpResponse r = ok_json({{"agent", agent_json(agent)}, {"csrf_token", csrf}});
@@ -1069,23 +1060,7 @@ void ConsoleApi::create_agent(const HttpRequest& request, Respond respond) {
     std::lock_guard lock(mutex_);
     if (agents_.count(agent.name)) return respond(json_error(409, "an agent " + agent.name + " exists already"));
   }
-  auto self = shared_from_this();
-  auto job = [self, agent = std::move(agent), password = std::move(*password), respond]() mutable {
-    auto hash = hash_password(password);
-    sodium_memzero(password.data(), password.size());
-    if (!hash) return respond(json_error(500, "cannot hash the password (out of memory?)"));
-    agent.password_hash = std::move(*hash);
-    self->with_storage<sdk::Agent>([agent](sdk::Storage& s, auto cb) { s.save_agent(agent, std::move(cb)); },
-                                   [self, respond](sdk::Result<sdk::Agent> saved) {
-                                     if (!saved) return respond(storage_failed(saved.error()));
-                                     {
-                                       std::lock_guard lock(self->mutex_);
-                                       self->agents_[saved->name] = *saved;
-                                     }
-                                     respond(ok_json({{"agent", agent_json(*saved)}}, 201));
-                                   });
-  };
-  if (!hash_later(std::move(job))) respond(json_error(503, "too many passwords being hashed; try again in a second"));
+  save_agent(std::move(agent), std::move(*password), 201, std::move(respond));
 }
 
 void ConsoleApi::change_agent(const Caller& caller, const std::string& name, const HttpRequest& request,
@@ -1106,16 +1081,22 @@ void ConsoleApi::change_agent(const Caller& caller, const std::string& name, con
   std::optional<std::string> password;
   if (!string_field(*body, "password", password, refusal)) return respond(std::move(refusal));
   if (password && password->empty()) return respond(json_error(400, "\"password\" must not be empty"));
+  save_agent(std::move(agent), std::move(password), 200, std::move(respond));
+}
+
+// Hashes `password` first when one is given (on the blocking pool, bounded), then stores the agent and keeps
+// the API's copy current; answers `status` with the agent.
+void ConsoleApi::save_agent(sdk::Agent agent, std::optional<std::string> password, unsigned status, Respond respond) {
   auto self = shared_from_this();
-  auto save = [self, respond](sdk::Agent agent) {
+  auto save = [self, status, respond](sdk::Agent agent) {
     self->with_storage<sdk::Agent>([agent](sdk::Storage& s, auto cb) { s.save_agent(agent, std::move(cb)); },
-                                   [self, respond](sdk::Result<sdk::Agent> saved) {
+                                   [self, status, respond](sdk::Result<sdk::Agent> saved) {
                                      if (!saved) return respond(storage_failed(saved.error()));
                                      {
                                        std::lock_guard lock(self->mutex_);
                                        self->agents_[saved->name] = *saved;
                                      }
-                                     respond(ok_json({{"agent", agent_json(*saved)}}));
+                                     respond(ok_json({{"agent", agent_json(*saved)}}, status));
                                    });
   };
   if (!password) return save(std::move(agent));

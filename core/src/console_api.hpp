@@ -58,7 +58,6 @@ class ConsoleApi final : public HttpHandler, public std::enable_shared_from_this
   struct Session {
     std::string agent;
     std::string csrf_token;
-    std::string address;
     std::chrono::steady_clock::time_point last_used;
   };
   struct Caller;  // the agent behind one request
@@ -84,7 +83,8 @@ class ConsoleApi final : public HttpHandler, public std::enable_shared_from_this
   std::optional<Caller> authenticate(const HttpRequest& request, HttpResponse& refusal);
   std::string session_cookie(const std::string& token, bool secure, bool expire) const;
   void end_session_locked(const std::string& token, std::vector<std::shared_ptr<EventSocket>>& to_close);
-  void record_stop(const std::string& agent);
+  // Stores the agent's Stop unless another of its sessions is still open; `saved` runs when done either way.
+  void record_stop(const std::string& agent, std::function<void()> saved = {});
   void sweep();
   std::optional<std::chrono::seconds> login_limited_locked(const std::string& name, const std::string& address,
                                                            std::chrono::steady_clock::time_point now);
@@ -106,6 +106,7 @@ class ConsoleApi final : public HttpHandler, public std::enable_shared_from_this
   void create_agent(const HttpRequest& request, Respond respond);
   void change_agent(const Caller& caller, const std::string& name, const HttpRequest& request, Respond respond);
   void remove_agent(const Caller& caller, const std::string& name, Respond respond);
+  void save_agent(sdk::Agent agent, std::optional<std::string> password, unsigned status, Respond respond);
   void import_rules(const HttpRequest& request, Respond respond);
   void export_rules(const HttpRequest& request, bool history, Respond respond);
   void export_and_clear_calls(Respond respond);

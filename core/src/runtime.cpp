@@ -490,6 +490,16 @@ sdk::Status Runtime::start() {
   return {};
 }
 
+std::string Runtime::record_storage() const {
+  std::vector<std::string> storages;
+  for (const auto& r : instances_) {
+    if (r.config->category == sdk::Category::routing)
+      if (auto name = r.config->settings.string_or("storage", ""); !name.empty()) return name;
+    if (r.config->category == sdk::Category::storage) storages.push_back(r.config->name);
+  }
+  return storages.size() == 1 ? storages.front() : "";
+}
+
 sdk::Status Runtime::start_engine(std::chrono::milliseconds deadline) {
   EngineWiring wiring;
   for (auto& r : instances_) {
@@ -513,13 +523,7 @@ sdk::Status Runtime::start_engine(std::chrono::milliseconds deadline) {
     }
   }
   if (wiring.strategies.empty()) return {};
-  // The call log goes to the storage the strategies route from; with one storage, to that one.
-  for (const auto& s : wiring.strategies)
-    if (!s.storage.empty()) {
-      wiring.call_log_storage = s.storage;
-      break;
-    }
-  if (wiring.call_log_storage.empty() && wiring.storages.size() == 1) wiring.call_log_storage = wiring.storages[0].name;
+  wiring.call_log_storage = record_storage();
   wiring.command_log = config_.host.string("command_log");
   engine_context_ = std::make_unique<InstanceContext>(*this, engine_config_, logs_.sdk_logger("engine"), engine_strand_);
   engine_ = std::make_unique<CallEngine>(*engine_context_, NumberPlan::from_settings(config_.host.object("numbers")),
@@ -571,19 +575,18 @@ sdk::Status Runtime::start_api(std::chrono::milliseconds deadline) {
   wiring.plan = NumberPlan::from_settings(config_.host.object("numbers"));
   wiring.log = logs_.get("api");
   std::string storage = api.string("storage");
-  for (const auto& r : instances_) {
-    if (storage.empty() && r.config->category == sdk::Category::routing)
-      storage = r.config->settings.string_or("storage", "");
+  if (storage.empty()) storage = record_storage();
+  for (auto& r : instances_) {
     if (r.config->category == sdk::Category::driver) wiring.drivers.push_back(r.config->name);
-  }
-  for (auto& r : instances_)
-    if (r.config->category == sdk::Category::storage && (storage.empty() || r.config->name == storage)) {
+    if (r.config->category == sdk::Category::storage && r.config->name == storage) {
       wiring.storage = static_cast<sdk::Storage*>(r.instance.get());
       wiring.storage_strand = &r.context->strand();
       wiring.storage_name = r.config->name;
-      break;
     }
-  if (!wiring.storage) return sdk::make_error(sdk::ErrorCode::invalid_argument, "api: no storage for the console");
+  }
+  if (!wiring.storage)
+    return sdk::make_error(sdk::ErrorCode::invalid_argument,
+                           "api: several storage instances and no routing strategy names one: choose with api.storage");
   console_api_ = std::make_shared<ConsoleApi>(api, std::move(wiring));
   auto result = std::make_shared<std::promise<sdk::Status>>();
   auto started = result->get_future();

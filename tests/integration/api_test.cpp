@@ -332,8 +332,9 @@ class Api : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error().message;
     port_ = runtime_->api_port();
     ASSERT_NE(port_, 0) << "api_port() of a runtime with the API enabled";
-    if (listen.size() > 2 && listen.substr(listen.size() - 2) != ":0")
+    if (listen.size() > 2 && listen.substr(listen.size() - 2) != ":0") {
       EXPECT_EQ(std::to_string(port_), listen.substr(listen.rfind(':') + 1)) << "api_port() is not the configured port";
+    }
     driver_ = static_cast<scripted::ScriptedDriver*>(runtime_->find(sdk::Category::driver, "pbx"));
     strand_ = runtime_->find_ref(sdk::Category::driver, "pbx").strand;
     ASSERT_TRUE(driver_ && strand_);

@@ -97,6 +97,9 @@ class Runtime {
   bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds deadline);
   sdk::Status start_engine(std::chrono::milliseconds deadline);
   void start_alert_rules();
+  // Where calls, missed calls, the audit and the console's data go: the storage the routing strategies route
+  // from; with a single storage, that one; else "" (none chosen).
+  std::string record_storage() const;
   sdk::Status start_api(std::chrono::milliseconds deadline);
   void stop_api();
   void stop_engine(std::chrono::milliseconds deadline);
