@@ -51,24 +51,29 @@ void CallLogPipeline::store_pending(bool now) {
   group_commit_timer_.reset();
   last_store_started_ = ctx_.clock().steady_now();
   storing_ = true;
-  auto batch = std::exchange(pending_, {});
+  // The batch stays here until the storage confirms it, so a failed append loses nothing; the storage gets
+  // its own copy (the SDK hands records over by value), the only copy a record makes on its way.
+  in_flight_ = std::exchange(pending_, {});
   auto* storage = storage_->storage;
-  auto done = ctx_.on_strand([this, batch](sdk::Result<std::vector<sdk::CallRecord>> result) mutable {
+  auto done = ctx_.on_strand([this](sdk::Result<std::vector<sdk::CallRecord>> result) {
     storing_ = false;
     if (!result) {
       // Never lose a row: put the batch back in front and try again later.
       storage_backoff_ = next_backoff(storage_backoff_);
       ctx_.logger().warn("call log not stored, retrying in {}ms records={} error=\"{}\"", storage_backoff_.count(),
-                         batch.size(), result.error().message);
-      pending_.insert(pending_.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+                         in_flight_.size(), result.error().message);
+      pending_.insert(pending_.begin(), std::make_move_iterator(in_flight_.begin()),
+                      std::make_move_iterator(in_flight_.end()));
+      in_flight_.clear();
       storage_retry_ = ctx_.call_after(storage_backoff_, [this] { store_pending(true); });
       return;
     }
+    in_flight_.clear();
     storage_backoff_ = std::chrono::milliseconds(0);
     export_stored(std::move(result.value()));
     store_pending();
   });
-  sdk::asio::post(*storage_->strand, [storage, batch = std::move(batch), done = std::move(done)]() mutable {
+  sdk::asio::post(*storage_->strand, [storage, batch = in_flight_, done = std::move(done)]() mutable {
     storage->append_calls(std::move(batch), std::move(done));
   });
 }

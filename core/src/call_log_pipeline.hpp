@@ -50,6 +50,7 @@ class CallLogPipeline {
   const EngineWiring::Storage* storage_;
   std::vector<std::unique_ptr<ExporterQueue>> exporters_;
   std::vector<sdk::CallRecord> pending_;
+  std::vector<sdk::CallRecord> in_flight_;  // handed to the storage, kept until it confirms them
   bool storing_ = false;
   std::chrono::milliseconds storage_backoff_{0};
   sdk::Timer storage_retry_;

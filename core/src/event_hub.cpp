@@ -30,7 +30,7 @@ std::unique_ptr<sdk::Subscription> EventHub::subscribe(sdk::Strand strand, std::
   return std::make_unique<Handle>(*this, sub);
 }
 
-void EventHub::publish(sdk::Event event) {
+void EventHub::publish(sdk::Event&& event) {
   if (closed_) return;
   std::shared_ptr<const Subscribers> targets;
   {

@@ -1,6 +1,7 @@
 #include "switchboard/core/number_plan.hpp"
 
 #include <cctype>
+#include <charconv>
 
 #include <phonenumbers/phonenumberutil.h>
 
@@ -24,6 +25,7 @@ bool same_number(const PhoneNumber& a, const PhoneNumber& b) {
 NumberPlan::NumberPlan(Options options) : options_(std::move(options)) {
   auto* util = PhoneNumberUtil::GetInstance();
   country_code_ = util->GetCountryCodeForRegion(options_.region);
+  country_prefix_ = "+" + std::to_string(country_code_);
   std::string ndd;
   util->GetNddPrefixForRegion(options_.region, true, &ndd);
   if (country_code_ == 0) return;  // unknown region: the parser reports it
@@ -75,31 +77,36 @@ NumberPlan NumberPlan::from_settings(const sdk::Settings& numbers) {
                             static_cast<int>(numbers.integer("internal_max_digits"))});
 }
 
-std::optional<NumberPlan::Parsed> NumberPlan::to_e164(const std::string& text, bool want_validity) const {
+std::optional<NumberPlan::Parsed> NumberPlan::to_e164(std::string_view text, bool want_validity) const {
   auto* util = PhoneNumberUtil::GetInstance();
-  PhoneNumber number;
-  bool plain = text.size() <= 17 && text.front() != '+' && text.front() != '0' &&
-               plain_national_[static_cast<std::size_t>(text.front() - '0')];
-  if (plain) {
-    number.set_country_code(country_code_);
-    number.set_national_number(std::stoull(text));
-  } else if (util->Parse(text, options_.region, &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
-    return std::nullopt;
-  }
-  if (!(plain ? plain_possible_[text.size()] : util->IsPossibleNumber(number))) return std::nullopt;
   Parsed out;
-  if (plain) {
-    out.e164 = "+" + std::to_string(country_code_) + text;  // what Format gives, without its cost
-  } else {
-    util->Format(number, PhoneNumberUtil::E164, &out.e164);
+  if (text.size() <= 17 && text.front() != '+' && text.front() != '0' &&
+      plain_national_[static_cast<std::size_t>(text.front() - '0')]) {
+    if (!plain_possible_[text.size()]) return std::nullopt;
+    out.e164.reserve(country_prefix_.size() + text.size());
+    out.e164.append(country_prefix_).append(text);  // what Format gives, without its cost
+    if (want_validity) {
+      std::uint64_t national = 0;  // digits only, at most 17 of them: no overflow
+      std::from_chars(text.data(), text.data() + text.size(), national);
+      PhoneNumber number;
+      number.set_country_code(country_code_);
+      number.set_national_number(national);
+      out.valid = util->IsValidNumber(number);
+    }
+    return out;
   }
+  PhoneNumber number;
+  if (util->Parse(std::string(text), options_.region, &number) != PhoneNumberUtil::NO_PARSING_ERROR ||
+      !util->IsPossibleNumber(number))
+    return std::nullopt;
+  util->Format(number, PhoneNumberUtil::E164, &out.e164);
   out.valid = want_validity && util->IsValidNumber(number);
   return out;
 }
 
 // "+420602123456" in region CZ reads as the national "602123456": the fast path then applies to it too.
-std::string NumberPlan::national_of_own_country(const std::string& compact) const {
-  std::string prefix = "+" + std::to_string(country_code_);
+std::string_view NumberPlan::national_of_own_country(std::string_view compact) const {
+  const auto& prefix = country_prefix_;
   if (country_code_ == 0 || compact.size() <= prefix.size() + 1 || compact.compare(0, prefix.size(), prefix) != 0)
     return compact;
   char first = compact[prefix.size()];
@@ -109,6 +116,7 @@ std::string NumberPlan::national_of_own_country(const std::string& compact) cons
 
 sdk::Result<std::string> NumberPlan::normalise(std::string_view number) const {
   std::string compact;
+  compact.reserve(number.size());
   for (char c : number) {
     if (is_separator(c)) continue;
     if (!std::isdigit(static_cast<unsigned char>(c)) && !(c == '+' && compact.empty()))
@@ -124,17 +132,20 @@ sdk::Result<std::string> NumberPlan::normalise(std::string_view number) const {
   // A number that starts with the exit code reads two ways: the PBX's exit code + a number ("0" + "602123456"),
   // or a number dialled as is ("00420602123456" with the international prefix). The reading that is a valid
   // number wins, the exit-code reading first; when neither is valid, the first that is possible.
+  // Validity only decides when the exit-code reading is possible: otherwise the dialled reading wins if it is
+  // possible at all, so its validity is not asked for. The exit-code reading's validity is asked first: parsing
+  // the dialled reading costs more (~70,000 instructions against ~51,000 for "0602123456").
   const auto& exit = options_.pbx_exit_code;
   if (compact.front() != '+' && !exit.empty() && compact.rfind(exit, 0) == 0 &&
       static_cast<int>(compact.size() - exit.size()) > options_.internal_max_digits) {
-    auto stripped = to_e164(compact.substr(exit.size()), true);
-    if (stripped && stripped->valid) return stripped->e164;
-    auto raw = to_e164(compact, true);
-    if (raw && raw->valid) return raw->e164;
-    if (stripped) return stripped->e164;
-    if (raw) return raw->e164;
+    auto stripped = to_e164(std::string_view(compact).substr(exit.size()), true);
+    if (stripped && stripped->valid) return std::move(stripped->e164);
+    auto raw = to_e164(compact, stripped.has_value());
+    if (raw && raw->valid) return std::move(raw->e164);
+    if (stripped) return std::move(stripped->e164);
+    if (raw) return std::move(raw->e164);
   } else if (auto e164 = to_e164(national_of_own_country(compact), false)) {
-    return e164->e164;
+    return std::move(e164->e164);
   }
   return sdk::make_error(sdk::ErrorCode::invalid_argument,
                          "'" + std::string(number) + "' is not a phone number of region " + options_.region +
@@ -143,7 +154,7 @@ sdk::Result<std::string> NumberPlan::normalise(std::string_view number) const {
 
 std::string NumberPlan::normalise_caller(std::string_view number) const {
   auto n = normalise(number);
-  if (n) return *n;
+  if (n) return std::move(*n);
   std::string digits;
   for (char c : number)
     if (std::isdigit(static_cast<unsigned char>(c))) digits += c;

@@ -146,71 +146,79 @@ sdk::Timer TimerQueue::add(std::chrono::nanoseconds delay, std::function<void()>
 class VirtualClock final : public sdk::Clock {
  public:
   explicit VirtualClock(sdk::TimePoint start) : start_(start) {}
+  // Read on every event: an atomic, not the timer queue's mutex.
   sdk::TimePoint now() const override {
-    std::lock_guard lock(mutex_);
-    return start_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(elapsed_);
+    return start_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(elapsed());
   }
   std::chrono::steady_clock::time_point steady_now() const override {
-    std::lock_guard lock(mutex_);
     return std::chrono::steady_clock::time_point(std::chrono::hours(1)) +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(elapsed_);
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(elapsed());
   }
 
   sdk::Timer schedule(sdk::Strand strand, std::chrono::nanoseconds delay, std::function<void()> callback) {
-    auto cancelled = std::make_shared<bool>(false);
+    auto pending = std::make_shared<Pending>(std::move(strand), std::move(callback));
     std::lock_guard lock(mutex_);
-    timers_.emplace(std::make_pair(elapsed_ + std::max(delay, std::chrono::nanoseconds(0)), next_++),
-                    Pending{std::move(strand), std::move(callback), cancelled});
-    return std::make_unique<Handle>(cancelled);
+    timers_.push_back({elapsed() + std::max(delay, std::chrono::nanoseconds(0)), next_++, pending});
+    std::push_heap(timers_.begin(), timers_.end(), Due::later);
+    return std::make_unique<Handle>(std::move(pending));
   }
   // Jumps to the earliest live timer (due no later than `limit`) and posts its callback to its strand;
   // false when there is none.
   bool fire_next(std::optional<std::chrono::nanoseconds> limit = std::nullopt) {
     std::unique_lock lock(mutex_);
     while (!timers_.empty()) {
-      if (limit && timers_.begin()->first.first > *limit) return false;
-      auto node = timers_.extract(timers_.begin());
-      if (*node.mapped().cancelled) continue;
-      elapsed_ = std::max(elapsed_, node.key().first);
+      if (limit && timers_.front().at > *limit) return false;
+      std::pop_heap(timers_.begin(), timers_.end(), Due::later);
+      Due due = std::move(timers_.back());
+      timers_.pop_back();
+      if (due.pending->cancelled) continue;
+      move_to(due.at);
       lock.unlock();
-      auto& p = node.mapped();
-      asio::post(p.strand, [cb = std::move(p.callback), cancelled = p.cancelled] {
-        if (!*cancelled) cb();
+      auto& strand = due.pending->strand;
+      asio::post(strand, [pending = std::move(due.pending)] {
+        if (!pending->cancelled) pending->callback();
       });
       return true;
     }
     return false;
   }
-  std::chrono::nanoseconds elapsed() const {
-    std::lock_guard lock(mutex_);
-    return elapsed_;
-  }
+  std::chrono::nanoseconds elapsed() const { return std::chrono::nanoseconds(elapsed_.load(std::memory_order_acquire)); }
   void move_to(std::chrono::nanoseconds t) {
-    std::lock_guard lock(mutex_);
-    elapsed_ = std::max(elapsed_, t);
+    auto current = elapsed_.load(std::memory_order_relaxed);
+    while (t.count() > current && !elapsed_.compare_exchange_weak(current, t.count(), std::memory_order_acq_rel)) {
+    }
   }
 
  private:
   struct Pending {
+    Pending(sdk::Strand s, std::function<void()> c) : strand(std::move(s)), callback(std::move(c)) {}
     sdk::Strand strand;
     std::function<void()> callback;
-    std::shared_ptr<bool> cancelled;
+    std::atomic<bool> cancelled{false};
+  };
+  // The timers form a binary heap (earliest first; same time: scheduled first): one allocation a timer
+  // fewer than a tree, and the earliest is at the front.
+  struct Due {
+    std::chrono::nanoseconds at;
+    std::uint64_t order;
+    std::shared_ptr<Pending> pending;
+    static bool later(const Due& a, const Due& b) { return a.at != b.at ? a.at > b.at : a.order > b.order; }
   };
   class Handle final : public sdk::TimerHandle {
    public:
-    explicit Handle(std::shared_ptr<bool> cancelled) : cancelled_(std::move(cancelled)) {}
+    explicit Handle(std::shared_ptr<Pending> pending) : pending_(std::move(pending)) {}
     ~Handle() override { cancel(); }
-    void cancel() override { *cancelled_ = true; }
+    void cancel() override { pending_->cancelled = true; }
 
    private:
-    std::shared_ptr<bool> cancelled_;
+    std::shared_ptr<Pending> pending_;
   };
 
-  mutable std::mutex mutex_;
+  mutable std::mutex mutex_;  // guards timers_ and next_
   sdk::TimePoint start_;
-  std::chrono::nanoseconds elapsed_{0};
+  std::atomic<std::int64_t> elapsed_{0};  // nanoseconds since start_; only ever grows
   std::uint64_t next_ = 0;
-  std::map<std::pair<std::chrono::nanoseconds, std::uint64_t>, Pending> timers_;
+  std::vector<Due> timers_;
 };
 
 class InstanceContext final : public sdk::Context {

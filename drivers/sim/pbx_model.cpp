@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
-#include <set>
 #include <utility>
 
 namespace switchboard::sim {
@@ -22,7 +22,11 @@ std::uint64_t splitmix64(std::uint64_t x) {
 constexpr std::array<const char*, 16> mobile_prefixes{"601", "602", "603", "604", "605", "606", "607", "608",
                                                       "702", "720", "721", "723", "724", "731", "774", "777"};
 
-constexpr const char* withheld_releasing_device = "caller";
+const std::string withheld_releasing_device = "caller";
+
+constexpr std::string_view call_id_prefix = "sim-";
+
+std::string call_id(std::uint64_t sequence) { return std::string(call_id_prefix) + std::to_string(sequence); }
 
 }  // namespace
 
@@ -92,10 +96,10 @@ void PbxModel::add_devices(const std::vector<std::string>& numbers) {
 
 bool PbxModel::set_logged_in(const std::string& number, bool logged_in) {
   auto it = devices_.find(number);
-  if (it == devices_.end() || it->second.project || it->second.group || !it->second.call.empty()) return false;
+  if (it == devices_.end() || it->second.project || it->second.group || it->second.call != 0) return false;
   if (it->second.offline != logged_in) return true;
   it->second.offline = !logged_in;
-  emit_device(number);
+  emit_device(it->first, it->second);
   return true;
 }
 
@@ -146,13 +150,14 @@ void PbxModel::stop() {
   arrival_timer_.reset();
   dial_timers_.clear();
   calls_.clear();  // their timers are cancelled with them
-  for (auto& [number, device] : devices_) device.call.clear();
+  for (auto& [number, device] : devices_) device.call = 0;
 }
 
 std::vector<std::string> PbxModel::operators() const {
   std::vector<std::string> out;
   for (const auto& [number, device] : devices_)
     if (!device.project && !device.group) out.push_back(number);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -160,6 +165,7 @@ std::vector<std::string> PbxModel::offline_operators() const {
   std::vector<std::string> out;
   for (const auto& [number, device] : devices_)
     if (!device.project && !device.group && device.offline) out.push_back(number);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -190,23 +196,24 @@ void PbxModel::schedule_dials() {
 void PbxModel::generate_call() {
   ++generated_;
   std::string caller;
-  std::string project;
+  const std::string* project = nullptr;
   double kind = arrivals_.uniform();
   if (kind < settings_.withheld_callers) {
     // withheld: no number
   } else if (kind < settings_.withheld_callers + settings_.known_callers && !known_callers_.empty()) {
     const auto& known = known_callers_[arrivals_.index(known_callers_.size())];
     caller = known.number;
-    if (std::find(projects_.begin(), projects_.end(), known.project) != projects_.end()) project = known.project;
+    if (std::find(projects_.begin(), projects_.end(), known.project) != projects_.end()) project = &known.project;
   } else {
     caller = random_mobile_number();
   }
-  if (project.empty()) project = projects_[arrivals_.index(projects_.size())];
-  open_call(project, caller);
+  if (project == nullptr) project = &projects_[arrivals_.index(projects_.size())];
+  open_call(*project, std::move(caller));
 }
 
 std::string PbxModel::random_mobile_number() {
-  std::string number = std::string("0") + mobile_prefixes[arrivals_.index(mobile_prefixes.size())];
+  std::string number = "0";
+  number += mobile_prefixes[arrivals_.index(mobile_prefixes.size())];
   for (int i = 0; i < 6; ++i) number += static_cast<char>('0' + arrivals_.index(10));
   return number;
 }
@@ -217,207 +224,203 @@ std::optional<std::string> PbxModel::offer_call(const std::string& project, cons
   return open_call(project, caller);
 }
 
-std::string PbxModel::open_call(const std::string& project, const std::string& caller) {
+std::string PbxModel::open_call(const std::string& project, std::string caller) {
   auto sequence = ++last_call_;
-  std::string id = "sim-" + std::to_string(sequence);
-  Call& call = calls_[id];
+  Call& call = calls_[sequence];
   call.sequence = sequence;
-  call.id = id;
-  call.caller = caller;
+  call.id = call_id(sequence);
+  call.caller = std::move(caller);
   call.called = project;
   call.device = project;
   call.talk_time = arrivals_.between(settings_.talk_time_min, settings_.talk_time_max);
   auto patience = arrivals_.between(settings_.abandon_min, settings_.abandon_max);
-  call.caller_timer = scheduler_.schedule(scaled(patience), [this, id] { caller_hangs_up(id); });
+  call.caller_timer = scheduler_.schedule(scaled(patience), [this, sequence] { caller_hangs_up(sequence); });
 
-  auto delivered = call_event(sdk::CallEventType::delivered, call, project);
-  delivered.other_device = project;
-  delivered.cause = "new_call";
-  delivered.local_state = sdk::ConnectionState::alerting;
-  sink_(std::move(delivered));
-  return id;
+  emit_call_event(sdk::CallEventType::delivered, call, project, project, "new_call", sdk::ConnectionState::alerting);
+  return call.id;
+}
+
+PbxModel::Call* PbxModel::find_call(std::uint64_t sequence) {
+  auto it = calls_.find(sequence);
+  return it == calls_.end() ? nullptr : &it->second;
+}
+
+PbxModel::Call* PbxModel::find_call(std::string_view id) {
+  std::uint64_t sequence = 0;
+  if (!id.starts_with(call_id_prefix) ||
+      std::from_chars(id.data() + call_id_prefix.size(), id.data() + id.size(), sequence).ec != std::errc{})
+    return nullptr;
+  Call* call = find_call(sequence);
+  return call != nullptr && call->id == id ? call : nullptr;  // "sim-01" or "sim-1x" is no id of ours
 }
 
 std::optional<std::string> PbxModel::dial(const std::string& from, const std::string& to) {
   auto it = devices_.find(from);
-  if (it == devices_.end() || it->second.project || it->second.group || it->second.offline ||
-      !it->second.call.empty())
+  if (it == devices_.end() || it->second.project || it->second.group || it->second.offline || it->second.call != 0)
     return std::nullopt;
   auto sequence = ++last_call_;
-  std::string id = "sim-" + std::to_string(sequence);
-  Call& call = calls_[id];
+  Call& call = calls_[sequence];
   call.sequence = sequence;
-  call.id = id;
+  call.id = call_id(sequence);
   call.caller = from;
   call.called = to;
   call.device = from;
   call.originated = true;
-  it->second.call = id;
+  it->second.call = sequence;
 
-  auto originated = call_event(sdk::CallEventType::originated, call, from);
-  originated.other_device = from;
-  originated.local_state = sdk::ConnectionState::initiated;
-  sink_(std::move(originated));
-  emit_device(from);
-  return id;
+  emit_call_event(sdk::CallEventType::originated, call, from, from, "", sdk::ConnectionState::initiated);
+  emit_device(it->first, it->second);
+  return call.id;
 }
 
-std::optional<sdk::Error> PbxModel::check_destination(const std::string& destination,
-                                                      std::vector<std::string>& members) const {
+sdk::Result<PbxModel::DeviceEntry*> PbxModel::check_destination(const std::string& destination,
+                                                                std::vector<std::string>& members) {
   auto target = devices_.find(destination);
   if (target == devices_.end()) return sdk::Error{sdk::ErrorCode::unavailable, "no extension " + destination};
   if (target->second.group) {
     for (const auto& member : groups_.at(destination)) {
       auto device = devices_.find(member.number);
       if (!member.joined || device == devices_.end() || device->second.project || device->second.group ||
-          device->second.offline || !device->second.call.empty())
+          device->second.offline || device->second.call != 0)
         continue;
       members.push_back(member.number);
     }
     if (members.empty())
       return sdk::Error{sdk::ErrorCode::busy, "hunt group " + destination + " has no free member"};
-    return std::nullopt;
+    return &*target;
   }
   if (target->second.offline)
     return sdk::Error{sdk::ErrorCode::unavailable, "extension " + destination + " is logged out"};
-  if (!target->second.project && !target->second.call.empty())
+  if (!target->second.project && target->second.call != 0)
     return sdk::Error{sdk::ErrorCode::busy,
                       "extension " + destination + " is " + sdk::to_string(state_of(target->second))};
-  return std::nullopt;
+  return &*target;
 }
 
-std::vector<std::string> PbxModel::devices_of(const Call& call) const {
+std::span<const std::string> PbxModel::devices_of(const Call& call) {
   if (!call.ringing.empty()) return call.ringing;
-  return {call.device};
+  return {&call.device, 1};
 }
 
-bool PbxModel::is_at(const Call& call, const std::string& device) const {
+bool PbxModel::is_at(const Call& call, const std::string& device) {
   if (!call.ringing.empty()) return std::find(call.ringing.begin(), call.ringing.end(), device) != call.ringing.end();
   return call.device == device;
 }
 
-void PbxModel::move_call(Call& call, const std::string& destination, const std::vector<std::string>& members) {
+void PbxModel::move_call(Call& call, DeviceEntry& destination, std::vector<std::string> members) {
   for (const auto& number : devices_of(call)) {
     Device& left = devices_.at(number);
-    if (!left.project) left.call.clear();
+    if (!left.project) left.call = 0;
   }
   call.operator_timer.reset();  // the operators it leaves will not answer it any more
   call.member_timers.clear();
-  call.ringing = members;
-  call.device = destination;
+  call.ringing = std::move(members);
+  call.device = destination.first;
   // Members are rung in their declared order, so the answer draws follow the group's order.
-  for (const auto& member : members) {
-    devices_.at(member).call = call.id;
-    call.member_timers.push_back(ring_operator(call.id, member));
+  for (const auto& member : call.ringing) {
+    DeviceEntry& entry = *devices_.find(member);  // check_destination found it
+    entry.second.call = call.sequence;
+    call.member_timers.push_back(ring_operator(entry));
   }
-  Device& target = devices_.at(destination);
-  if (members.empty() && !target.project) {
-    target.call = call.id;
-    call.operator_timer = ring_operator(call.id, destination);
+  if (call.ringing.empty() && !destination.second.project) {
+    destination.second.call = call.sequence;
+    call.operator_timer = ring_operator(destination);
   }
 }
 
-void PbxModel::emit_delivered(const Call& call, const std::string& cause) {
-  for (const auto& device : devices_of(call)) {
-    auto delivered = call_event(sdk::CallEventType::delivered, call, device);
-    delivered.other_device = device;
-    delivered.cause = cause;
-    delivered.local_state = sdk::ConnectionState::alerting;
-    sink_(std::move(delivered));
-  }
+void PbxModel::emit_delivered(const Call& call, const char* cause) {
+  for (const auto& device : devices_of(call))
+    emit_call_event(sdk::CallEventType::delivered, call, device, device, cause, sdk::ConnectionState::alerting);
 }
 
 void PbxModel::deflect(const sdk::CallRef& ref, const std::string& destination, const sdk::Completion& done) {
-  auto call_it = calls_.find(ref.call_id);
-  if (call_it == calls_.end() || call_it->second.answered || call_it->second.originated ||
-      !is_at(call_it->second, ref.device)) {
+  Call* found = find_call(ref.call_id);
+  if (found == nullptr || found->answered || found->originated || !is_at(*found, ref.device)) {
     done(sdk::make_error(sdk::ErrorCode::refused, "call " + ref.call_id + " is not alerting at " + ref.device));
     return;
   }
   std::vector<std::string> members;
-  if (auto error = check_destination(destination, members)) {
-    done(*error);
+  auto target = check_destination(destination, members);
+  if (!target) {
+    done(target.error());
     return;
   }
-  Call& call = call_it->second;
+  Call& call = *found;
   if (destination == ref.device || destination == call.device) {
     done(sdk::make_error(sdk::ErrorCode::invalid_argument,
                          "call " + ref.call_id + " already alerts at " + destination));
     return;
   }
 
-  // Every device it rang at is left: ref.device first, then the rest of a ring-all group's members.
-  auto left = devices_of(call);
-  std::stable_partition(left.begin(), left.end(), [&](const std::string& d) { return d == ref.device; });
-  move_call(call, destination, members);
+  // Every device it rang at is left: ref.device first, then the rest of a ring-all group's members (a copy,
+  // as the call rings elsewhere next). Alerting at one device, that device is ref.device.
+  std::vector<std::string> left_members;
+  if (!call.ringing.empty()) {
+    left_members = call.ringing;
+    std::stable_partition(left_members.begin(), left_members.end(),
+                          [&](const std::string& d) { return d == ref.device; });
+  }
+  std::span<const std::string> left = left_members;
+  if (left.empty()) left = {&ref.device, 1};
+  move_call(call, **target, std::move(members));
   call.redirecting = ref.device;
   done(sdk::Status::success());
 
-  for (const auto& device : left) {
-    auto diverted = call_event(sdk::CallEventType::diverted, call, device);
-    diverted.other_device = destination;
-    diverted.cause = "redirected";
-    sink_(std::move(diverted));
-  }
-  emit_delivered(call, "redirected");
   for (const auto& device : left)
-    if (!devices_.at(device).project) emit_device(device);
-  for (const auto& device : devices_of(call))
-    if (!devices_.at(device).project) emit_device(device);
+    emit_call_event(sdk::CallEventType::diverted, call, device, destination, "redirected");
+  emit_delivered(call, "redirected");
+  for (const auto& number : left)
+    if (const Device& device = devices_.at(number); !device.project) emit_device(number, device);
+  for (const auto& number : devices_of(call))
+    if (const Device& device = devices_.at(number); !device.project) emit_device(number, device);
 }
 
-std::unique_ptr<ScheduledTask> PbxModel::ring_operator(const std::string& call_id, const std::string& device) {
+std::unique_ptr<ScheduledTask> PbxModel::ring_operator(DeviceEntry& operator_device) {
   // Both draws are made whatever the outcome, so one operator's choice does not shift the next ones.
   bool answers = behaviour_.chance(settings_.answer_probability);
   auto delay = behaviour_.between(settings_.answer_delay_min, settings_.answer_delay_max);
   if (!answers) return nullptr;
-  return scheduler_.schedule(scaled(delay), [this, call_id, device] { answer(call_id, device); });
+  // The entry, not a copy of the number: this small a capture needs no allocation in std::function.
+  return scheduler_.schedule(scaled(delay), [this, ringing = &operator_device] { answer(*ringing); });
 }
 
-void PbxModel::answer(const std::string& call_id, const std::string& device) {
-  auto it = calls_.find(call_id);
-  if (it == calls_.end() || !is_at(it->second, device)) return;
-  Call& call = it->second;
+void PbxModel::answer(DeviceEntry& operator_device) {
+  const std::string& device = operator_device.first;
+  Call* found = find_call(operator_device.second.call);
+  if (found == nullptr || !is_at(*found, device)) return;
+  Call& call = *found;
   // Ring-all: the first member to answer takes the call; the others stop ringing.
-  std::vector<std::string> others;
-  for (const auto& member : call.ringing)
-    if (member != device) others.push_back(member);
-  for (const auto& member : others) devices_.at(member).call.clear();
-  auto answered_timer = std::move(call.member_timers);  // the running task among them dies with this scope
+  std::vector<std::string> others = std::move(call.ringing);  // empty unless it rang at a group
   call.ringing.clear();
+  std::erase(others, device);
+  for (const auto& member : others) devices_.at(member).call = 0;
+  auto answered_timer = std::move(call.member_timers);  // the running task among them dies with this scope
   call.device = device;
   call.answered = true;
   call.caller_timer.reset();
-  auto established = call_event(sdk::CallEventType::established, call, device);
-  established.other_device = device;
-  established.local_state = sdk::ConnectionState::connected;
-  sink_(std::move(established));
-  emit_device(device);
+  emit_call_event(sdk::CallEventType::established, call, device, device, "", sdk::ConnectionState::connected);
+  emit_device(device, operator_device.second);
   for (const auto& member : others) {
-    auto cleared = call_event(sdk::CallEventType::cleared, call, member);
-    cleared.other_device = member;
-    cleared.cause = "normal_clearing";
-    sink_(std::move(cleared));
+    emit_call_event(sdk::CallEventType::cleared, call, member, member, "normal_clearing");
     emit_device(member);
   }
-  call.operator_timer = scheduler_.schedule(scaled(call.talk_time), [this, call_id] { end_conversation(call_id); });
+  call.operator_timer = scheduler_.schedule(scaled(call.talk_time),
+                                            [this, sequence = call.sequence] { end_conversation(sequence); });
 }
 
-void PbxModel::end_conversation(const std::string& call_id) {
-  auto it = calls_.find(call_id);
-  if (it != calls_.end()) finish(call_id, it->second.device);
+void PbxModel::end_conversation(std::uint64_t sequence) {
+  if (Call* call = find_call(sequence)) finish(sequence, call->device);  // finish keeps the call until it returns
 }
 
-void PbxModel::caller_hangs_up(const std::string& call_id) {
-  auto it = calls_.find(call_id);
-  if (it == calls_.end()) return;
-  const auto& caller = it->second.caller;
-  finish(call_id, caller.empty() ? std::string(withheld_releasing_device) : caller);
+void PbxModel::caller_hangs_up(std::uint64_t sequence) {
+  Call* call = find_call(sequence);
+  if (call == nullptr) return;
+  finish(sequence, call->caller.empty() ? withheld_releasing_device : call->caller);
 }
 
 void PbxModel::transfer(const sdk::CallRef& ref, const std::string& destination, const sdk::Completion& done) {
-  auto call_it = calls_.find(ref.call_id);
-  if (call_it == calls_.end() || !call_it->second.answered || call_it->second.device != ref.device) {
+  Call* found = find_call(ref.call_id);
+  if (found == nullptr || !found->answered || found->device != ref.device) {
     done(sdk::make_error(sdk::ErrorCode::refused, "call " + ref.call_id + " is not answered at " + ref.device));
     return;
   }
@@ -426,52 +429,48 @@ void PbxModel::transfer(const sdk::CallRef& ref, const std::string& destination,
     return;
   }
   std::vector<std::string> members;
-  if (auto error = check_destination(destination, members)) {
-    done(*error);
+  auto target = check_destination(destination, members);
+  if (!target) {
+    done(target.error());
     return;
   }
 
-  Call& call = call_it->second;
+  Call& call = *found;
   call.answered = false;
   call.redirecting = ref.device;
   // Drawn before the destination's answer, as always, so the draws keep their order.
   auto patience = behaviour_.between(settings_.abandon_min, settings_.abandon_max);
-  call.caller_timer = scheduler_.schedule(scaled(patience), [this, id = call.id] { caller_hangs_up(id); });
-  move_call(call, destination, members);  // the conversation with the old operator is over
+  call.caller_timer =
+      scheduler_.schedule(scaled(patience), [this, sequence = call.sequence] { caller_hangs_up(sequence); });
+  move_call(call, **target, std::move(members));  // the conversation with the old operator is over
   done(sdk::Status::success());
 
-  auto cleared = call_event(sdk::CallEventType::cleared, call, ref.device);
-  cleared.other_device = ref.device;
-  cleared.cause = "transfer";
-  sink_(std::move(cleared));
+  emit_call_event(sdk::CallEventType::cleared, call, ref.device, ref.device, "transfer");
   emit_delivered(call, "transfer");
   emit_device(ref.device);
-  for (const auto& device : devices_of(call))
-    if (!devices_.at(device).project) emit_device(device);
+  for (const auto& number : devices_of(call))
+    if (const Device& device = devices_.at(number); !device.project) emit_device(number, device);
 }
 
 void PbxModel::clear(const sdk::CallRef& ref, const sdk::Completion& done) {
-  auto it = calls_.find(ref.call_id);
-  if (it == calls_.end() || !is_at(it->second, ref.device)) {
+  Call* call = find_call(ref.call_id);
+  if (call == nullptr || !is_at(*call, ref.device)) {
     done(sdk::make_error(sdk::ErrorCode::refused, "call " + ref.call_id + " is not at " + ref.device));
     return;
   }
   done(sdk::Status::success());
-  finish(ref.call_id, ref.device);
+  finish(call->sequence, ref.device);
 }
 
-void PbxModel::finish(const std::string& call_id, const std::string& releasing) {
-  auto node = calls_.extract(call_id);  // its timers are cancelled when `node` goes
+void PbxModel::finish(std::uint64_t sequence, const std::string& releasing) {
+  auto node = calls_.extract(sequence);  // its timers are cancelled when `node` goes
   Call& call = node.mapped();
   for (const auto& number : devices_of(call)) {
-    auto cleared = call_event(sdk::CallEventType::cleared, call, number);
-    cleared.other_device = releasing;
-    cleared.cause = "normal_clearing";
-    sink_(std::move(cleared));
+    emit_call_event(sdk::CallEventType::cleared, call, number, releasing, "normal_clearing");
     Device& device = devices_.at(number);
     if (!device.project) {
-      device.call.clear();
-      emit_device(number);
+      device.call = 0;
+      emit_device(number, device);
     }
   }
 }
@@ -483,7 +482,7 @@ std::optional<sdk::DeviceSnapshot> PbxModel::snapshot(const std::string& number)
   snapshot.device = number;
   snapshot.state = state_of(it->second);
   std::vector<const Call*> here;
-  for (const auto& [id, call] : calls_)
+  for (const auto& [sequence, call] : calls_)
     if (is_at(call, number)) here.push_back(&call);
   std::sort(here.begin(), here.end(), [](const Call* a, const Call* b) { return a->sequence < b->sequence; });
   for (const Call* call : here) {
@@ -497,28 +496,42 @@ std::optional<sdk::DeviceSnapshot> PbxModel::snapshot(const std::string& number)
 
 sdk::DeviceState PbxModel::state_of(const Device& device) const {
   if (device.offline) return sdk::DeviceState::offline;
-  if (device.project || device.group || device.call.empty()) return sdk::DeviceState::idle;
+  if (device.project || device.group || device.call == 0) return sdk::DeviceState::idle;
   const Call& call = calls_.at(device.call);
   return call.answered || call.originated ? sdk::DeviceState::busy : sdk::DeviceState::ringing;
 }
 
-sdk::CallEvent PbxModel::call_event(sdk::CallEventType type, const Call& call, const std::string& device) const {
-  sdk::CallEvent event;
-  event.type = type;
-  event.connection = {call.id, device};
-  event.calling = call.caller;
-  event.called = call.called;
-  event.redirecting = call.redirecting;
-  event.at = scheduler_.now();
-  return event;
+void PbxModel::emit_call_event(sdk::CallEventType type, const Call& call, const std::string& device,
+                               const std::string& other_device, const char* cause,
+                               sdk::ConnectionState local_state) {
+  auto make = [&] {
+    sdk::Event event{std::in_place_type<sdk::CallEvent>};
+    auto& e = std::get<sdk::CallEvent>(event);
+    e.type = type;
+    e.connection.call_id = call.id;
+    e.connection.device = device;
+    e.calling = call.caller;
+    e.called = call.called;
+    e.other_device = other_device;
+    e.redirecting = call.redirecting;
+    e.cause = cause;
+    e.local_state = local_state;
+    e.at = scheduler_.now();
+    return event;
+  };
+  sink_(std::ref(make));  // by reference: an EventMaker that holds a reference needs no allocation
 }
 
-void PbxModel::emit_device(const std::string& number) {
-  sdk::DeviceEvent event;
-  event.device = number;
-  event.state = state_of(devices_.at(number));
-  event.at = scheduler_.now();
-  sink_(std::move(event));
+void PbxModel::emit_device(const std::string& number, const Device& device) {
+  auto make = [&] {
+    sdk::Event event{std::in_place_type<sdk::DeviceEvent>};
+    auto& e = std::get<sdk::DeviceEvent>(event);
+    e.device = number;
+    e.state = state_of(device);
+    e.at = scheduler_.now();
+    return event;
+  };
+  sink_(std::ref(make));
 }
 
 }  // namespace switchboard::sim

@@ -1,7 +1,7 @@
 // A simulated PBX for a call centre: calls from customers arrive on project numbers, operators answer after
 // a delay or not at all, callers hang up when nobody answers. It knows nothing of the plugin host: time comes
 // from a Scheduler and events leave through a sink, so the `sim` driver and a CSTA simulator server can both
-// drive the same model.
+// drive the same model. Its timers are the SDK's timer handles, so a Context's timers serve without a wrapper.
 #pragma once
 
 #include <chrono>
@@ -11,9 +11,13 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "switchboard/sdk/context.hpp"
 #include "switchboard/sdk/driver.hpp"
 #include "switchboard/sdk/result.hpp"
 #include "switchboard/sdk/types.hpp"
@@ -23,11 +27,7 @@ namespace switchboard::sim {
 using Duration = std::chrono::nanoseconds;
 
 // A callback scheduled for later; cancel() or destroying the handle guarantees it will not run.
-class ScheduledTask {
- public:
-  virtual ~ScheduledTask() = default;
-  virtual void cancel() = 0;
-};
+using ScheduledTask = sdk::TimerHandle;
 
 // The model's only source of time, so the same model runs in real time or in virtual time.
 class Scheduler {
@@ -86,10 +86,14 @@ class RandomStream {
 
 // Events come out as the SDK's normalised CallEvent and DeviceEvent, with `driver` left empty for the
 // user of the model to fill in. Only operator extensions change state: a project number holds any number
-// of waiting calls and always reads idle. Not thread-safe: call it from one strand.
+// of waiting calls and always reads idle. Not thread-safe: call it from one strand; the sink must not call
+// back into the model.
 class PbxModel {
  public:
-  using EventSink = std::function<void(sdk::Event)>;
+  // The sink gets a function that makes the event rather than the event, so it can have the event made right
+  // where it goes (e.g. the event bus's by-value parameter): an event is never copied or moved on its way.
+  using EventMaker = std::function<sdk::Event()>;
+  using EventSink = std::function<void(const EventMaker& make)>;
 
   PbxModel(PbxModelSettings settings, Scheduler& scheduler, EventSink sink);
   PbxModel(const PbxModel&) = delete;
@@ -149,6 +153,7 @@ class PbxModel {
   std::optional<sdk::DeviceSnapshot> snapshot(const std::string& device) const;
 
   const std::vector<std::string>& projects() const noexcept { return projects_; }
+  // In number order.
   std::vector<std::string> operators() const;
   std::vector<std::string> offline_operators() const;
   std::uint64_t generated_calls() const noexcept { return generated_; }
@@ -159,14 +164,16 @@ class PbxModel {
     bool project = false;
     bool group = false;  // a hunt group's number
     bool offline = false;
-    std::string call;  // an operator's one call; empty when free
+    std::uint64_t call = 0;  // an operator's one call (its sequence); 0 when free
   };
+  // A device and its number. Entries never move or go away, so a timer may hold a pointer to one.
+  using DeviceEntry = std::pair<const std::string, Device>;
   struct GroupMember {
     std::string number;
     bool joined = true;
   };
   struct Call {
-    std::uint64_t sequence = 0;
+    std::uint64_t sequence = 0;  // its key in calls_; the id is "sim-" and the sequence
     std::string id;
     std::string caller;
     std::string called;       // the project dialled
@@ -186,27 +193,34 @@ class PbxModel {
   void schedule_arrival();
   void generate_call();
   std::string random_mobile_number();
-  std::string open_call(const std::string& project, const std::string& caller);
-  // Checks that `destination` can take a call; for a hunt group, fills `members` with the free ones.
-  std::optional<sdk::Error> check_destination(const std::string& destination, std::vector<std::string>& members) const;
+  std::string open_call(const std::string& project, std::string caller);
+  Call* find_call(std::string_view id);
+  Call* find_call(std::uint64_t sequence);
+  // The device `destination` if it can take a call, or why not; for a hunt group, fills `members` with the
+  // free ones.
+  sdk::Result<DeviceEntry*> check_destination(const std::string& destination, std::vector<std::string>& members);
   // The call leaves where it alerts or talks now (without events) and rings at `destination` (or its
   // members); the Delivered events are left to the caller.
-  void move_call(Call& call, const std::string& destination, const std::vector<std::string>& members);
-  void emit_delivered(const Call& call, const std::string& cause);
-  // Devices the call rings at or is answered at: its device, or its members while it rings a group.
-  std::vector<std::string> devices_of(const Call& call) const;
-  bool is_at(const Call& call, const std::string& device) const;
-  std::unique_ptr<ScheduledTask> ring_operator(const std::string& call_id, const std::string& device);
-  void answer(const std::string& call_id, const std::string& device);
+  void move_call(Call& call, DeviceEntry& destination, std::vector<std::string> members);
+  void emit_delivered(const Call& call, const char* cause);
+  // Devices the call rings at or is answered at: its device, or its members while it rings a group. A view
+  // into the call: it changes when the call moves.
+  static std::span<const std::string> devices_of(const Call& call);
+  static bool is_at(const Call& call, const std::string& device);
+  std::unique_ptr<ScheduledTask> ring_operator(DeviceEntry& operator_device);
+  void answer(DeviceEntry& operator_device);
   void schedule_dials();
-  void end_conversation(const std::string& call_id);
-  void caller_hangs_up(const std::string& call_id);
+  void end_conversation(std::uint64_t sequence);
+  void caller_hangs_up(std::uint64_t sequence);
   // Clears the call at its device with `releasing` as the device that left, and forgets it.
-  void finish(const std::string& call_id, const std::string& releasing);
+  void finish(std::uint64_t sequence, const std::string& releasing);
 
   sdk::DeviceState state_of(const Device& device) const;
-  sdk::CallEvent call_event(sdk::CallEventType type, const Call& call, const std::string& device) const;
-  void emit_device(const std::string& number);
+  void emit_call_event(sdk::CallEventType type, const Call& call, const std::string& device,
+                       const std::string& other_device, const char* cause,
+                       sdk::ConnectionState local_state = sdk::ConnectionState::null);
+  void emit_device(const std::string& number, const Device& device);
+  void emit_device(const std::string& number) { emit_device(number, devices_.at(number)); }
 
   PbxModelSettings settings_;
   Scheduler& scheduler_;
@@ -217,8 +231,9 @@ class PbxModel {
   RandomStream behaviour_;  // who is logged out, whether and when operators answer
   std::vector<std::string> projects_;
   std::vector<KnownCaller> known_callers_;
-  std::map<std::string, Device> devices_;
-  std::map<std::string, Call> calls_;
+  // Hashed: nothing reads them in their order (operators() sorts, snapshot() orders calls by sequence).
+  std::unordered_map<std::string, Device> devices_;
+  std::unordered_map<std::uint64_t, Call> calls_;  // by sequence
   std::map<std::string, std::vector<GroupMember>> groups_;  // hunt group number -> members, in order
   std::unique_ptr<ScheduledTask> arrival_timer_;
   std::vector<std::unique_ptr<ScheduledTask>> dial_timers_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <functional>
 #include <utility>
 #include <variant>
 
@@ -13,15 +14,6 @@
 namespace switchboard::drivers {
 
 namespace {
-
-class ContextTask final : public sim::ScheduledTask {
- public:
-  explicit ContextTask(sdk::Timer timer) : timer_(std::move(timer)) {}
-  void cancel() override { timer_->cancel(); }
-
- private:
-  sdk::Timer timer_;  // destroying it cancels the callback
-};
 
 std::string shown_number(const std::string& number) { return number.empty() ? "withheld" : number; }
 
@@ -49,7 +41,7 @@ std::vector<sim::KnownCaller> known_callers_of(const std::vector<sdk::Rule>& rul
 }  // namespace
 
 std::unique_ptr<sim::ScheduledTask> ContextScheduler::schedule(sim::Duration delay, std::function<void()> task) {
-  return std::make_unique<ContextTask>(context_.call_after(delay, std::move(task)));
+  return context_.call_after(delay, std::move(task));  // a Timer is a ScheduledTask
 }
 
 sdk::ConfigSchema SimDriver::schema() {
@@ -81,7 +73,8 @@ SimDriver::SimDriver(sdk::Context& context, const sdk::Settings& settings)
       seed_(static_cast<std::uint64_t>(settings.integer("seed"))),
       speed_(settings.number("speed")),
       scheduler_(context),
-      model_(sim::model_settings(settings), scheduler_, [this](sdk::Event event) { publish(std::move(event)); }) {
+      model_(sim::model_settings(settings), scheduler_,
+             [this](const sim::PbxModel::EventMaker& make) { publish(make); }) {
   if (settings.has("projects")) configured_projects_ = settings.strings("projects");
   // Before any device is added, so a group number never becomes an operator.
   hunt_groups_ = sim::hunt_groups(settings, "hunt_groups");
@@ -168,7 +161,7 @@ void SimDriver::finish_start(std::vector<sim::KnownCaller> known_callers) {
   up.up = true;
   up.detail = "simulated pbx seed=" + std::to_string(seed_);
   up.at = context_.clock().now();
-  publish(std::move(up));
+  publish([&] { return sdk::Event(std::move(up)); });
   // Monitors survive restarts: fresh states after every link up.
   if (!monitored_.empty()) model_.add_devices(monitored_);
 
@@ -204,7 +197,7 @@ void SimDriver::stop(sdk::Completion done) {
     down.up = false;
     down.detail = "simulation stopped";
     down.at = context_.clock().now();
-    publish(std::move(down));
+    publish([&] { return sdk::Event(std::move(down)); });
     context_.logger().info("stopped calls_offered={} calls_dropped={}", offered, dropped);
   }
   done(sdk::Status::success());
@@ -234,12 +227,14 @@ void SimDriver::monitor(std::vector<std::string> devices, sdk::Completion done) 
 
 void SimDriver::deflect(sdk::CallRef call, std::string destination, sdk::Completion done) {
   if (refuse_unless_running(done, "deflect")) return;
-  model_.deflect(call, destination, [&](sdk::Status status) {
+  auto answer = [&](sdk::Status status) {
     if (!status)
       context_.logger().debug("deflect refused call={} device={} destination={} error=\"{}\"", call.call_id,
                               call.device, destination, status.error().message);
     done(std::move(status));
-  });
+  };
+  // By reference (the model answers before it returns): a Completion that holds a reference needs no allocation.
+  model_.deflect(call, destination, std::ref(answer));
 }
 
 void SimDriver::transfer(sdk::CallRef call, std::string destination, sdk::Completion done) {
@@ -287,18 +282,25 @@ void SimDriver::set_agent_state(std::string device, std::string group, sdk::Agen
   done(sdk::Status::success());
 }
 
-void SimDriver::publish(sdk::Event event) {
-  std::visit([this](auto& e) { e.driver = context_.instance_name(); }, event);
+void SimDriver::publish(const sim::PbxModel::EventMaker& make) {
+  // Made right in the bus's by-value parameter (the returned local is constructed there): never moved.
+  context_.events().publish([&] {
+    sdk::Event event = make();
+    std::visit([this](auto& e) { e.driver = context_.instance_name(); }, event);
+    log_event(event);
+    return event;
+  }());
+}
+
+void SimDriver::log_event(const sdk::Event& event) {
   auto& log = context_.logger();
-  if (log.enabled(sdk::LogLevel::debug)) {
-    if (const auto* call = std::get_if<sdk::CallEvent>(&event))
-      log.debug("call {} call={} device={} caller={} other={} cause={}", sdk::to_string(call->type),
-                call->connection.call_id, call->connection.device, shown_number(call->calling), call->other_device,
-                call->cause.empty() ? "none" : call->cause);
-    else if (const auto* device = std::get_if<sdk::DeviceEvent>(&event))
-      log.debug("device state device={} state={}", device->device, sdk::to_string(device->state));
-  }
-  context_.events().publish(std::move(event));
+  if (!log.enabled(sdk::LogLevel::debug)) return;
+  if (const auto* call = std::get_if<sdk::CallEvent>(&event))
+    log.debug("call {} call={} device={} caller={} other={} cause={}", sdk::to_string(call->type),
+              call->connection.call_id, call->connection.device, shown_number(call->calling), call->other_device,
+              call->cause.empty() ? "none" : call->cause);
+  else if (const auto* device = std::get_if<sdk::DeviceEvent>(&event))
+    log.debug("device state device={} state={}", device->device, sdk::to_string(device->state));
 }
 
 void register_sim_driver(sdk::Registrar& registrar) {

@@ -55,7 +55,8 @@ class SimDriver final : public sdk::PbxDriver {
   void finish_start(std::vector<sim::KnownCaller> known_callers);
   void fail_start(sdk::Error error);
   std::vector<std::string> resolve_projects() const;
-  void publish(sdk::Event event);
+  void publish(const sim::PbxModel::EventMaker& make);
+  void log_event(const sdk::Event& event);
   bool refuse_unless_running(const sdk::Completion& done, const char* request);
 
   sdk::Context& context_;

@@ -154,7 +154,7 @@ PbxSimServer::PbxSimServer(asio::io_context& io, Scenario scenario, ServerOption
       log_(std::move(log)),
       scheduler_(io),
       model_(model_settings_for(scenario_, options_), scheduler_,
-             [this](sdk::Event event) { on_model_event(std::move(event)); }),
+             [this](const sim::PbxModel::EventMaker& make) { on_model_event(make()); }),
       projects_(scenario_.projects.begin(), scenario_.projects.end()),
       extensions_(scenario_.extensions.begin(), scenario_.extensions.end()),
       csta_acceptor_(io),
@@ -631,10 +631,10 @@ void PbxSimServer::on_closed(ClientConnection& client) {
 
 // ----- model events --------------------------------------------------------------------------------------
 
-void PbxSimServer::on_model_event(sdk::Event event) {
+void PbxSimServer::on_model_event(const sdk::Event& event) {
   // Device states (logged in or out, idle, busy) have no CSTA event here: agent events are not simulated,
   // and SnapshotDevice gives a device's calls.
-  auto* call = std::get_if<sdk::CallEvent>(&event);
+  const auto* call = std::get_if<sdk::CallEvent>(&event);
   if (!call) return;
   auto message = csta_event(*call);
   if (!message) return;

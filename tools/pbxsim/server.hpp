@@ -118,7 +118,7 @@ class PbxSimServer final : private ClientConnection::Owner {
                           const std::string& destination);
   void watch(ClientConnection& client, const std::string& device);
 
-  void on_model_event(sdk::Event event);
+  void on_model_event(const sdk::Event& event);
   void fan_out(const std::string& device, csta::Message& event, std::int64_t load_call);
   void request_route(const sdk::CallEvent& delivered, std::int64_t load_call);
   // Takes the open route of `call` at call.device out of the books (before a request moves the call).

@@ -16,12 +16,7 @@ class ManualScheduler final : public sim::Scheduler {
  public:
   explicit ManualScheduler(sdk::testing::FakeContext& ctx) : ctx_(ctx) {}
   std::unique_ptr<sim::ScheduledTask> schedule(sim::Duration delay, std::function<void()> task) override {
-    struct Task final : sim::ScheduledTask {
-      explicit Task(sdk::Timer t) : timer(std::move(t)) {}
-      void cancel() override { timer->cancel(); }
-      sdk::Timer timer;
-    };
-    return std::make_unique<Task>(ctx_.call_after(delay, std::move(task)));
+    return ctx_.call_after(delay, std::move(task));
   }
   sdk::TimePoint now() const override { return ctx_.clock().now(); }
 
@@ -31,9 +26,9 @@ class ManualScheduler final : public sim::Scheduler {
 
 struct Model {
   explicit Model(sim::PbxModelSettings settings = quiet())
-      : scheduler(ctx), model(settings, scheduler, [this](sdk::Event e) {
-          log.push_back(describe(e));
-          events.push_back(std::move(e));
+      : scheduler(ctx), model(settings, scheduler, [this](const sim::PbxModel::EventMaker& make) {
+          events.push_back(make());
+          log.push_back(describe(events.back()));
         }) {
     model.set_projects({"100"});
     model.add_devices({"100", "114", "115"});

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -27,6 +28,15 @@
 namespace switchboard::core {
 
 class CallLogPipeline;
+
+// Hashes std::string keys so a std::string_view finds them without building a string (C++20 heterogeneous
+// lookup): the engine looks devices and calls up by the views events and strategies hand it.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <class Value>
+using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
 
 // The instances the engine works with, found by the runtime.
 struct EngineWiring {
@@ -70,7 +80,7 @@ class DeviceTable final : public sdk::DeviceView {
     sdk::DeviceState state = sdk::DeviceState::unknown;
     std::chrono::steady_clock::time_point since{};
   };
-  std::unordered_map<std::string, Entry> devices_;
+  StringMap<Entry> devices_;
 };
 
 // A call the engine routed, ringing at a device (the agent's screen pop).
@@ -149,8 +159,8 @@ class CallEngine {
   EngineWiring wiring_;
   DeviceTable devices_;
   std::map<std::string, CustomerIndex> indexes_;       // by storage name
-  std::unordered_map<std::string, std::size_t> routes_;  // dialled number -> strategy
-  std::unordered_map<std::string, std::unique_ptr<Call>> calls_;
+  StringMap<std::size_t> routes_;  // dialled number -> strategy
+  StringMap<std::unique_ptr<Call>> calls_;
   std::vector<sdk::HuntGroups*> hunt_groups_;        // per strategy, null when it keeps none
   std::vector<sdk::CallPolicies*> call_policies_;    // per strategy, null when it has none
   std::vector<std::string> waiting_;                 // queued call ids, oldest first

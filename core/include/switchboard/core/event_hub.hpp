@@ -23,7 +23,7 @@ class EventHub {
   enum class Filter { all, links };
   std::unique_ptr<sdk::Subscription> subscribe(sdk::Strand strand, std::function<void(const sdk::Event&)> handler,
                                                Filter filter = Filter::all);
-  void publish(sdk::Event event);
+  void publish(sdk::Event&& event);
   // No delivery in flight (the runtime waits for it before stopping what handles events).
   bool idle();
   // Stops delivering: events published from now on are dropped (shutdown).

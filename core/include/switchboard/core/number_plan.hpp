@@ -49,11 +49,12 @@ class NumberPlan {
   // A number whose length is possible for its country, or nothing. Possible rather than valid: validity by
   // range ties routing to the age of the library's metadata, and a newly allocated range must not turn a
   // customer into a stranger. Validity only decides between two readings of one number.
-  std::optional<Parsed> to_e164(const std::string& digits, bool want_validity) const;
-  std::string national_of_own_country(const std::string& compact) const;
+  std::optional<Parsed> to_e164(std::string_view digits, bool want_validity) const;
+  std::string_view national_of_own_country(std::string_view compact) const;
 
   Options options_;
   int country_code_ = 0;
+  std::string country_prefix_;  // "+420": built once, not per number
   // Leading digits (1-9) for which libphonenumber's parse of a plain national number is known to be the
   // identity: such numbers skip the parser (the hot part of a million-row import). Probed at construction.
   std::array<bool, 10> plain_national_ = {};
