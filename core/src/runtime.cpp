@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <boost/asio/signal_set.hpp>
@@ -224,7 +225,11 @@ class VirtualClock final : public sdk::Clock {
 class InstanceContext final : public sdk::Context {
  public:
   InstanceContext(Runtime& runtime, const InstanceConfig& config, sdk::Logger& logger, sdk::Strand strand)
-      : runtime_(runtime), config_(config), strand_(std::move(strand)), logger_(logger), bus_(*this) {}
+      : runtime_(runtime), config_(config), strand_(std::move(strand)), logger_(logger), bus_(*this) {
+    // In virtual time no Asio timer may exist: the first one starts the io_context's reactor, and every poll
+    // of the virtual-time loop would then ask the kernel (epoll_wait) for I/O that never comes.
+    if (!runtime_.virtual_scheduler()) timers_ = std::make_shared<TimerQueue>(strand_);
+  }
 
   const std::string& instance_name() const override { return config_.name; }
   sdk::Category category() const override { return config_.category; }
@@ -270,7 +275,7 @@ class InstanceContext final : public sdk::Context {
   sdk::Strand strand_;
   sdk::Logger& logger_;
   Bus bus_;
-  std::shared_ptr<TimerQueue> timers_ = std::make_shared<TimerQueue>(strand_);
+  std::shared_ptr<TimerQueue> timers_;  // real time only
 };
 
 Runtime::Runtime(const HostConfig& config, LogSetup& logs, ClockMode mode, sdk::TimePoint virtual_start)
@@ -304,9 +309,7 @@ void Runtime::run_blocking(std::function<void()> work) {
     lower_this_threads_priority();
     work();  // its completion is posted to a strand before the count drops
     --blocking_in_flight_;
-    // Virtual time waits for the count in run_ready: wake it, or it sleeps out its 5 ms wait for nothing
-    // when the completion ran before the count dropped.
-    if (mode_ == ClockMode::virtual_time) asio::post(io_, [] {});
+    blocking_in_flight_.notify_all();  // virtual time waits for the count in run_ready
   });
 }
 
@@ -339,8 +342,15 @@ void Runtime::run_ready() {
   for (;;) {
     io_.restart();
     if (io_.poll() > 0) continue;
-    if (blocking_in_flight_ > 0) {
-      io_.run_one_for(std::chrono::milliseconds(5));
+    if (int in_flight = blocking_in_flight_.load(); in_flight > 0) {
+      // Time stands still until the blocking pool is done; what this thread spends waiting for it is kept
+      // apart (blocking_wait_cpu), as a host in real time never waits for its pool.
+      timespec before{}, after{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &before);
+      blocking_in_flight_.wait(in_flight);
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
+      blocking_wait_cpu_ += std::chrono::seconds(after.tv_sec - before.tv_sec) +
+                            std::chrono::nanoseconds(after.tv_nsec - before.tv_nsec);
       continue;
     }
     return;

@@ -59,6 +59,9 @@ class Runtime {
   void run_until_idle();
   // Virtual time: runs what is ready now, without moving the clock.
   void run_ready();
+  // Virtual time: CPU time the thread running the virtual clock has spent blocked waiting for the blocking
+  // pool (time stands still until the pool is done). Benchmarks subtract it: in real time nothing waits.
+  std::chrono::nanoseconds blocking_wait_cpu() const noexcept { return blocking_wait_cpu_; }
   // Virtual time: moves the clock forward by `by`, firing the timers due on the way.
   void advance(std::chrono::nanoseconds by);
   // start(), then wait for SIGINT/SIGTERM (or request_stop()), then stop(). Returns the process exit code.
@@ -115,6 +118,7 @@ class Runtime {
   std::vector<std::thread> threads_;
   std::unique_ptr<VirtualClock> virtual_clock_;
   std::atomic<int> blocking_in_flight_{0};
+  std::chrono::nanoseconds blocking_wait_cpu_{0};
   sdk::Strand engine_strand_;
   InstanceConfig engine_config_;
   std::unique_ptr<sdk::Context> engine_context_;
