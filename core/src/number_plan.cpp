@@ -81,7 +81,7 @@ std::optional<NumberPlan::Parsed> NumberPlan::to_e164(std::string_view text, boo
   auto* util = PhoneNumberUtil::GetInstance();
   Parsed out;
   if (text.size() <= 17 && text.front() != '+' && text.front() != '0' &&
-      plain_national_[static_cast<std::size_t>(text.front() - '0')]) {
+      plain_national_[static_cast<std::size_t>(text.front() - '0')] && !starts_with_country_code(text)) {
     if (!plain_possible_[text.size()]) return std::nullopt;
     out.e164.reserve(country_prefix_.size() + text.size());
     out.e164.append(country_prefix_).append(text);  // what Format gives, without its cost
@@ -110,8 +110,16 @@ std::string_view NumberPlan::national_of_own_country(std::string_view compact) c
   if (country_code_ == 0 || compact.size() <= prefix.size() + 1 || compact.compare(0, prefix.size(), prefix) != 0)
     return compact;
   char first = compact[prefix.size()];
-  if (first < '1' || first > '9' || !plain_national_[static_cast<std::size_t>(first - '0')]) return compact;
+  if (first < '1' || first > '9' || !plain_national_[static_cast<std::size_t>(first - '0')] ||
+      starts_with_country_code(compact.substr(prefix.size())))
+    return compact;
   return compact.substr(prefix.size());
+}
+
+// "420602123456" in region CZ: the library reads the country code off the front, so such digits are never a
+// plain national number.
+bool NumberPlan::starts_with_country_code(std::string_view digits) const {
+  return digits.substr(0, country_prefix_.size() - 1) == std::string_view(country_prefix_).substr(1);
 }
 
 sdk::Result<std::string> NumberPlan::normalise(std::string_view number) const {

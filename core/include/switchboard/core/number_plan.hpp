@@ -51,6 +51,7 @@ class NumberPlan {
   // customer into a stranger. Validity only decides between two readings of one number.
   std::optional<Parsed> to_e164(std::string_view digits, bool want_validity) const;
   std::string_view national_of_own_country(std::string_view compact) const;
+  bool starts_with_country_code(std::string_view digits) const;
 
   Options options_;
   int country_code_ = 0;
