@@ -507,28 +507,57 @@ void CstaDriver::request(Message message, Answer answer, std::optional<milliseco
     answer(body.error());
     return;
   }
-  // Every invokeID of 0000-9998 waiting for an answer: refuse at once rather than search (an overloaded or
-  // silent switch would otherwise make each request scan ten thousand ids).
-  if (pending_.size() > csta::kMaxRequestInvokeId) {
-    answer(sdk::make_error(sdk::ErrorCode::busy, std::string(csta::to_string(message.kind)) +
-                                                     ": 9999 requests are waiting for the switch's answer"));
+  auto timeout_after = timeout.value_or(options_.request_timeout);
+  // Every invokeID of 0000-9998 waiting for an answer (a switch that lags): the request waits for an id, in
+  // order, rather than failing a call the switch would route a moment later. Beyond that queue, or past its
+  // timeout while waiting, it is refused (an overloaded or silent switch).
+  if (pending_.size() > csta::kMaxRequestInvokeId || !waiting_for_id_.empty()) {
+    if (waiting_for_id_.size() >= max_waiting_for_id) {
+      answer(sdk::make_error(sdk::ErrorCode::busy,
+                             std::string(csta::to_string(message.kind)) + ": 9999 requests are waiting for the " +
+                                 "switch's answer and " + std::to_string(max_waiting_for_id) + " more for an invokeID"));
+      return;
+    }
+    waiting_for_id_.push_back(
+        {message.kind, std::move(*body), std::move(answer), timeout_after, context_.clock().steady_now()});
     return;
   }
+  send_request(message.kind, *body, std::move(answer), timeout_after);
+}
+
+void CstaDriver::send_request(MessageKind kind, const std::string& body, Answer answer, milliseconds timeout) {
   std::uint16_t id = invoke_ids_.next();
   while (pending_.count(id)) id = invoke_ids_.next();
-  if (!link_->send(id, *body)) {
-    answer(sdk::make_error(sdk::ErrorCode::failed, std::string(csta::to_string(message.kind)) + ": not sent"));
+  if (!link_->send(id, body)) {
+    answer(sdk::make_error(sdk::ErrorCode::failed, std::string(csta::to_string(kind)) + ": not sent"));
     return;
   }
-  auto kind = message.kind;
-  auto timer = context_.call_after(timeout.value_or(options_.request_timeout), [this, id, kind] {
+  auto timer = context_.call_after(timeout, [this, id, kind] {
     auto node = pending_.extract(id);
     if (node.empty()) return;
     context_.logger().warn("request timed out request={} invoke_id={:04}", csta::to_string(kind), id);
     node.mapped().answer(sdk::make_error(sdk::ErrorCode::timeout,
                                          std::string(csta::to_string(kind)) + ": no answer from the switch"));
+    send_waiting();
   });
   pending_[id] = PendingRequest{kind, std::move(answer), std::move(timer)};
+}
+
+// Sends what waited for an invokeID while ids are free; what waited longer than its timeout is answered
+// with the timeout it would have had.
+void CstaDriver::send_waiting() {
+  const auto now = context_.clock().steady_now();
+  while (!waiting_for_id_.empty() && pending_.size() <= csta::kMaxRequestInvokeId && link_ && link_->open()) {
+    auto next = std::move(waiting_for_id_.front());
+    waiting_for_id_.pop_front();
+    if (now - next.since >= next.timeout) {
+      next.answer(sdk::make_error(sdk::ErrorCode::timeout, std::string(csta::to_string(next.kind)) +
+                                                               ": no invokeID came free within the request timeout"));
+      continue;
+    }
+    auto left = next.timeout - std::chrono::duration_cast<milliseconds>(now - next.since);
+    send_request(next.kind, next.body, std::move(next.answer), left);
+  }
 }
 
 void CstaDriver::send_unsolicited(std::uint16_t invoke_id, const Message& message) {
@@ -543,7 +572,10 @@ void CstaDriver::send_unsolicited(std::uint16_t invoke_id, const Message& messag
 void CstaDriver::fail_pending(const sdk::Error& error) {
   auto pending = std::move(pending_);
   pending_.clear();
+  auto waiting = std::move(waiting_for_id_);
+  waiting_for_id_.clear();
   for (auto& [id, request] : pending) request.answer(error);
+  for (auto& request : waiting) request.answer(error);
 }
 
 void CstaDriver::on_frame(csta::Frame frame) {
@@ -575,9 +607,10 @@ void CstaDriver::on_response(std::uint16_t invoke_id, Message message) {
   if (message.kind == MessageKind::csta_error_code ||
       message.kind == MessageKind::start_application_session_neg_response) {
     request.answer(error_of(message, csta::to_string(request.kind)));
-    return;
+  } else {
+    request.answer(std::move(message));
   }
-  request.answer(std::move(message));
+  if (!waiting_for_id_.empty()) send_waiting();
 }
 
 sdk::Error CstaDriver::error_of(const Message& answer, const char* request) {

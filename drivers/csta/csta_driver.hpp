@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -74,6 +75,14 @@ class CstaDriver final : public sdk::PbxDriver {
     Answer answer;
     sdk::Timer timeout;
   };
+  // A request that found every invokeID waiting for an answer: sent, in order, as answers free ids.
+  struct WaitingRequest {
+    csta::MessageKind kind;
+    std::string body;
+    Answer answer;
+    std::chrono::milliseconds timeout;
+    std::chrono::steady_clock::time_point since;
+  };
   // A call waiting at a routeing device for our RouteSelect.
   struct OpenRoute {
     std::string register_id;
@@ -112,6 +121,8 @@ class CstaDriver final : public sdk::PbxDriver {
   void on_switch_request(std::uint16_t invoke_id, const csta::Message& message);
   void on_event(const csta::Message& message);
   void fail_pending(const sdk::Error& error);
+  void send_request(csta::MessageKind kind, const std::string& body, Answer answer, std::chrono::milliseconds timeout);
+  void send_waiting();
 
   // Monitors and device state.
   void monitor_device(const std::string& device);
@@ -146,6 +157,9 @@ class CstaDriver final : public sdk::PbxDriver {
 
   csta::InvokeIdAllocator invoke_ids_;
   std::unordered_map<std::uint16_t, PendingRequest> pending_;
+  // Flow control: a burst (a switch that lagged, then answered at once) waits here instead of being refused.
+  std::deque<WaitingRequest> waiting_for_id_;
+  static constexpr std::size_t max_waiting_for_id = 10'000;
   csta::Message incoming_;  // every frame is decoded into this one: its strings keep their buffers
   std::size_t opening_outstanding_ = 0;  // MonitorStart / SnapshotDevice answers awaited before LinkUp
   std::vector<sdk::Event> held_;         // call events that arrived while opening: published after LinkUp

@@ -79,6 +79,15 @@ void ClientConnection::send(std::uint16_t invoke_id, const csta::Message& messag
   if (!frame) {
     log_->error("cannot frame client={} kind={} error=\"{}\"", number_, csta::to_string(message.kind),
                 frame.error().message);
+    // An answer too big for one frame (a snapshot of a device with thousands of calls) is refused, as a switch
+    // would, rather than left unanswered: the client must not wait out its request timeout for it.
+    if (invoke_id != csta::kEventInvokeId && message.kind != csta::MessageKind::csta_error_code) {
+      csta::Message refusal;
+      refusal.kind = csta::MessageKind::csta_error_code;
+      refusal.error_category = "systemResourceAvailability";
+      refusal.error_value = "generic";
+      send(invoke_id, refusal);
+    }
     return;
   }
   log_->debug("tx client={} invoke={:04d} kind={}", number_, invoke_id, csta::to_string(message.kind));

@@ -460,15 +460,42 @@ TEST(CstaDriver, ARequestWithoutAnswerTimesOut) {
   EXPECT_EQ(result->error().code, sdk::ErrorCode::timeout);
 }
 
-// 9999 unanswered requests hold every invokeID: the next one is refused at once, and an answer frees an id.
-TEST(CstaDriver, WhenEveryInvokeIdWaitsTheNextRequestIsRefusedAsBusy) {
+// 9999 unanswered requests hold every invokeID: the next ones wait for an id, in order, and go out as answers
+// free ids (a switch that lagged and answers in a burst loses no call); beyond that queue they are refused.
+TEST(CstaDriver, WhenEveryInvokeIdWaitsTheNextRequestsWaitForAnId) {
+  Harness h({{"request_timeout", ConfigNode("1h")}, {"heartbeat_interval", ConfigNode("1h")}});
+  h.bring_up({"100"});
+  std::size_t succeeded = 0;
+  for (int i = 0; i < 9999; ++i)
+    h.driver->deflect({"c" + std::to_string(i), "100"}, "114", [&](sdk::Status s) { succeeded += s.ok(); });
+  std::optional<sdk::Status> late;
+  h.driver->deflect({"late", "100"}, "114", [&](sdk::Status s) { late = s; });
+  EXPECT_FALSE(late) << "waits for an invokeID instead of being refused";
+  // The switch answers everything it receives, in order; the late request is among it once an id is free.
+  std::size_t received = 0;
+  bool late_sent = false;
+  while (auto request = h.pbx.expect(MessageKind::deflect_call, 2s)) {
+    ++received;
+    late_sent = late_sent || request->message.connection.call_id == "late";
+    h.pbx.reply(request->invoke_id, MessageKind::deflect_call_response);
+    if (received == 10'000) break;
+  }
+  EXPECT_EQ(received, 10'000u);
+  EXPECT_TRUE(late_sent);
+  h.pump_until([&] { return succeeded == 9999 && late; }, 5s);
+  EXPECT_EQ(succeeded, 9999u);
+  ASSERT_TRUE(late);
+  EXPECT_TRUE(late->ok()) << late->error().message;
+}
+
+TEST(CstaDriver, BeyondTheRequestsWaitingForAnIdTheNextIsRefusedAsBusy) {
   Harness h({{"request_timeout", ConfigNode("1h")}, {"heartbeat_interval", ConfigNode("1h")}});
   h.bring_up({"100"});
   std::size_t answered = 0;
-  for (int i = 0; i < 9999; ++i)
+  for (int i = 0; i < 9999 + 10'000; ++i)
     h.driver->deflect({"c" + std::to_string(i), "100"}, "114", [&](sdk::Status) { ++answered; });
   std::optional<sdk::Status> refused;
-  h.driver->deflect({"late", "100"}, "114", [&](sdk::Status s) { refused = s; });
+  h.driver->deflect({"one too many", "100"}, "114", [&](sdk::Status s) { refused = s; });
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->error().code, sdk::ErrorCode::busy);
   EXPECT_NE(refused->error().message.find("9999 requests"), std::string::npos) << refused->error().message;

@@ -189,6 +189,20 @@ TEST(Snapshot, ListsTheCallsAtADevice) {
   expect_error(client.request(snapshot), "operation", "invalidDeviceID");
 }
 
+// A snapshot that does not fit one frame (a project number with a thousand calls queued) is refused at once,
+// not left unanswered for the client's request timeout.
+TEST(Snapshot, TooBigForOneFrameIsRefused) {
+  InProcessPbxSim pbx(kQuietScenario);
+  ControlClient control(pbx.control_port());
+  CstaTestClient client(pbx.csta_port());
+  for (int i = 0; i < 1000; ++i) offer_call(control, "100", "0602" + std::to_string(100000 + i));
+  auto snapshot = make(MessageKind::snapshot_device);
+  snapshot.device_id = "100";
+  expect_error(client.request(snapshot), "systemResourceAvailability", "generic");
+  snapshot.device_id = "101";
+  EXPECT_EQ(client.request(snapshot).kind, MessageKind::snapshot_device_response) << "the link still works";
+}
+
 // ----- call control --------------------------------------------------------------------------------------
 
 TEST(Calls, DeliveredCarriesTheCallAndAWithheldCallerIsEmpty) {
