@@ -88,13 +88,11 @@ class Context {
 
   // Wraps `callback` so that calling it, from any thread, runs it on this instance's strand. (asio's
   // bind_executor does not do that for a plain call: it only tags the handler.)
-  // The callback is shared, not copied, by every copy of the wrapper and every call: what it captures
-  // (a batch of records, say) is never duplicated on the way.
   template <class Callback>
   auto on_strand(Callback callback) {
-    return [strand = strand(), callback = std::make_shared<Callback>(std::move(callback))](auto&&... args) {
+    return [strand = strand(), callback = std::move(callback)](auto&&... args) mutable {
       asio::post(strand, [callback, ... args = std::forward<decltype(args)>(args)]() mutable {
-        (*callback)(std::move(args)...);
+        callback(std::move(args)...);
       });
     };
   }
