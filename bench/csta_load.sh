@@ -6,6 +6,7 @@
 #   bash bench/csta_load.sh build/bin/switchboard build/bin/switchboard-pbxsim 300000 30000   # throughput
 #   bash bench/csta_load.sh build/bin/switchboard build/bin/switchboard-pbxsim 30000 1000     # latency
 # The host keeps its durable call log (SQLite, WAL, synchronous FULL, group commit) and no exporters.
+# LOW_LATENCY_IDLE=true sets the host's runtime.low_latency_idle (idle CPUs poll; needs root).
 set -eu
 bin=$(realpath "$1")
 pbxsim=$(realpath "$2")
@@ -29,6 +30,7 @@ operators=$(seq -s";" 101 120)
 cat >"$work/host.yaml" <<YAML
 numbers: {region: CZ, pbx_exit_code: "0", internal_max_digits: 4}
 logging: {level: warn}
+runtime: {low_latency_idle: ${LOW_LATENCY_IDLE:-false}}
 control: {socket: "$work/control.sock"}
 command_log: "$work/LOG_SA.TXT"
 storage: {main: {type: soci, config: {connection: "sqlite3://$work/db.sqlite"}}}

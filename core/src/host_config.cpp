@@ -35,6 +35,12 @@ ConfigSchema make_host_schema() {
       .doc("How long an instance may take to start before the host gives up and stops.");
   runtime.add("stop_timeout", ValueType::duration).range(1, 3'600'000).default_value("5s")
       .doc("How long an instance may take to stop; after it the host names the instance and goes on.");
+  runtime.add("low_latency_idle", ValueType::boolean).default_value(false)
+      .doc("While `serve` runs, idle CPUs poll instead of sleeping (Linux PM QoS: the host holds "
+           "/dev/cpu_dma_latency at 0, as tuned's latency-performance profile does), so the next PBX event is "
+           "handled without waiting for a sleeping CPU to wake up. Halves the median Delivered-to-Deflect time on a "
+           "virtual machine (bench/RESULTS.md); costs idle CPUs their power saving, machine-wide, while the host "
+           "runs. Needs write access to /dev/cpu_dma_latency (root); without it the host says so and goes on.");
 
   ConfigSchema logging;
   logging.add("level", TypeSpec::enum_of(log_levels)).default_value("info")

@@ -3,7 +3,11 @@
 // host's levels.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <optional>
 #include <sstream>
+
+#include <unistd.h>
 
 #include <spdlog/sinks/ostream_sink.h>
 
@@ -137,4 +141,51 @@ TEST(Boundary, LevelRulesParse) {
   EXPECT_EQ(fallback, spdlog::level::warn);
   EXPECT_FALSE(core::parse_level_rules("driver.*=loud", rules, fallback, error));
   EXPECT_NE(error.find("driver.*=loud"), std::string::npos);
+}
+
+// runtime.low_latency_idle: while `serve` runs, the machine-wide PM QoS wake-up latency reads 0; once it
+// stops, the request is gone. Without write access the host says why and serves anyway.
+TEST(Boundary, LowLatencyIdleHoldsTheWakeUpLatencyAtZeroWhileServing) {
+  Host host(R"(
+runtime: {low_latency_idle: true}
+control: {socket: ""}
+command_log: ""
+alerts:
+  probe: {type: log_probe}
+)");
+  ASSERT_TRUE(host.config) << host.errors;
+  const char* path = "/dev/cpu_dma_latency";
+  auto read_latency = [&]() -> std::optional<std::int32_t> {
+    std::ifstream in(path, std::ios::binary);
+    std::int32_t value = -1;
+    if (!in.read(reinterpret_cast<char*>(&value), sizeof value)) return std::nullopt;
+    return value;
+  };
+  core::LogSetup logs;
+  std::ostringstream captured;
+  logs.add_sink(std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  logs.configure(host.config->host.object("logging"));
+  std::optional<std::int32_t> during;
+  int code = -1;
+  {
+    core::Runtime runtime(*host.config, logs);
+    code = runtime.serve([&](core::Runtime& running) {
+      during = read_latency();
+      running.request_stop();
+    });
+  }
+  logs.flush();
+  EXPECT_EQ(code, 0) << captured.str();
+  if (::access(path, W_OK) == 0) {
+    ASSERT_TRUE(during.has_value());
+    EXPECT_EQ(*during, 0);
+    EXPECT_NE(captured.str().find("low-latency idle: CPUs poll instead of sleeping"), std::string::npos)
+        << captured.str();
+    auto after = read_latency();
+    ASSERT_TRUE(after.has_value());
+    EXPECT_GT(*after, 0) << "the request outlived serve";
+  } else {
+    EXPECT_NE(captured.str().find("runtime.low_latency_idle: cannot request 0 µs wake-up latency"), std::string::npos)
+        << captured.str();
+  }
 }
