@@ -433,7 +433,7 @@ sdk::RuleWriteSummary Database::write_rules(const sdk::RuleWrite& write, sdk::Ti
   const bool large = rules.size() >= large_write;
   sdk::RuleWriteSummary summary;
   summary.written.reserve(rules.size());
-  WriteTransaction transaction(sql, target_.backend);
+  WriteTransaction transaction(lease->prepared().transaction);
   if (!sqlite) {
     // One rule writer at a time, as SQLite's write lock gives; readers are not blocked.
     sql << "LOCK TABLE rules IN SHARE ROW EXCLUSIVE MODE";
@@ -598,7 +598,7 @@ std::vector<sdk::CallRecord> Database::append_calls(std::vector<sdk::CallRecord>
   if (records.empty()) return records;
   auto lease = pool_.acquire();
   auto& sql = lease->sql;
-  WriteTransaction transaction(sql, target_.backend);
+  WriteTransaction transaction(lease->prepared().transaction);
   if (target_.backend == Backend::postgresql) {
     // Sequences must become visible in order: a reader that has seen sequence N must never later find a
     // smaller one committed. One appender at a time makes commit order equal sequence order; readers
@@ -719,7 +719,7 @@ sdk::Agent Database::save_agent(sdk::Agent agent) {
   int call_module = agent.call_module ? 1 : 0;
   std::string role = role_name(agent.role);
 
-  WriteTransaction transaction(sql, target_.backend);
+  WriteTransaction transaction(lease->prepared().transaction);
   long long id = 0;
   soci::indicator found = soci::i_null;
   sql << "SELECT id FROM agents WHERE name = :name", soci::use(agent.name), soci::into(id, found);
@@ -781,7 +781,7 @@ void Database::save_group(const sdk::SaGroup& group) {
                        "SA group " + group.number + " has a negative capacity (" + std::to_string(group.capacity) + ")");
   auto lease = pool_.acquire();
   auto& sql = lease->sql;
-  WriteTransaction transaction(sql, target_.backend);
+  WriteTransaction transaction(lease->prepared().transaction);
   soci::statement update = (sql.prepare << "UPDATE sa_groups SET name = :name, capacity = :capacity WHERE number = :number",
                             soci::use(group.name), soci::use(group.capacity), soci::use(group.number));
   update.execute(true);
@@ -871,7 +871,7 @@ void Database::append_audit(const std::vector<sdk::AuditRecord>& records) {
   long long at = 0;
   int ok = 0;
   std::string instance, actor, command, result;
-  WriteTransaction transaction(sql, target_.backend);
+  WriteTransaction transaction(lease->prepared().transaction);
   soci::statement insert =
       (sql.prepare << "INSERT INTO audit (at, instance, actor, command, result, ok) "
                       "VALUES (:at, :instance, :actor, :command, :result, :ok)",

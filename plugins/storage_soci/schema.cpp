@@ -206,7 +206,8 @@ MigrationReport migrate(soci::session& sql, Backend backend) {
   bool first = true;
   for (;;) {
     // One transaction per migration: a failure leaves the database at the last complete version.
-    WriteTransaction transaction(sql, backend);
+    TransactionStatements control(sql, backend);
+    WriteTransaction transaction(control);
     if (backend == Backend::postgresql) {
       long long key = migration_lock_key;
       sql << "SELECT pg_advisory_xact_lock(:key)", soci::use(key);

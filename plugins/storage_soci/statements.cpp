@@ -4,6 +4,8 @@
 #include <bit>
 #include <utility>
 
+#include <soci/sqlite3/soci-sqlite3.h>
+
 #include "codec.hpp"
 
 namespace switchboard::plugins::soci_storage {
@@ -294,7 +296,12 @@ void CallAppend::execute(std::span<sdk::CallRecord> records) {
       chunk.statement.execute(true);
       // The rows took consecutive rowids ending at the last one: the transaction holds the write lock,
       // and AUTOINCREMENT gives each new row the highest rowid ever used plus one.
-      auto last = last_insert_id(sql_, "call_log");
+      // The connection's own last rowid: session::get_last_insert_id would parse a query at every call, and a
+      // prepared SELECT left on its row would hold a read snapshot past COMMIT (the next BEGIN IMMEDIATE
+      // then fails at once with "database is locked").
+      auto* connection = static_cast<soci::sqlite3_session_backend*>(sql_.get_backend())->conn_;
+      auto last = static_cast<long long>(sqlite_api::sqlite3_last_insert_rowid(connection));
+      if (last <= 0) throw soci::soci_error("no id assigned in table call_log");
       for (std::size_t row = 0; row < rows; ++row)
         part[row].sequence = static_cast<std::uint64_t>(last - static_cast<long long>(rows - 1 - row));
     }

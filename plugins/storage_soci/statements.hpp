@@ -15,6 +15,7 @@
 #include <soci/soci.h>
 
 #include "connection.hpp"
+#include "transaction.hpp"
 #include "switchboard/sdk/types.hpp"
 
 namespace switchboard::plugins::soci_storage {
@@ -173,7 +174,7 @@ struct PreparedStatements {
   PreparedStatements(soci::session& sql, Backend backend)
       : sql(sql), backend(backend), rule_insert_new(sql, backend), rule_insert_with_id(sql, backend),
         rule_update(sql, backend), note_insert_if_absent(sql, backend), note_insert(sql, backend),
-        call_append(sql, backend) {}
+        call_append(sql, backend), transaction(sql, backend) {}
 
   // Prepared when the session first writes rules: its 900 placeholders are not prepared for sessions that
   // never do.
@@ -190,6 +191,7 @@ struct PreparedStatements {
   NoteInsertIfAbsent note_insert_if_absent;
   NoteInsert note_insert;
   CallAppend call_append;
+  TransactionStatements transaction;
 
  private:
   std::unique_ptr<RuleInsertBatch> rule_insert_batch_;

@@ -10,15 +10,31 @@
 
 namespace switchboard::plugins::soci_storage {
 
+// BEGIN, COMMIT and ROLLBACK prepared once: a one-off statement is parsed and compiled at every use, which
+// in SQLite cost some 10,000 instructions each, more than inserting a call-log row. Pooled sessions keep
+// theirs in PreparedStatements.
+class TransactionStatements {
+ public:
+  TransactionStatements(soci::session& sql, Backend backend)
+      : begin_(sql.prepare << (backend == Backend::sqlite3 ? "BEGIN IMMEDIATE" : "BEGIN")),
+        commit_(sql.prepare << "COMMIT"),
+        rollback_(sql.prepare << "ROLLBACK") {}
+
+  void begin() { begin_.execute(true); }
+  void commit() { commit_.execute(true); }
+  void rollback() { rollback_.execute(true); }
+
+ private:
+  soci::statement begin_, commit_, rollback_;
+};
+
 class WriteTransaction {
  public:
-  WriteTransaction(soci::session& sql, Backend backend) : sql_(sql) {
-    sql_ << (backend == Backend::sqlite3 ? "BEGIN IMMEDIATE" : "BEGIN");
-  }
+  explicit WriteTransaction(TransactionStatements& statements) : statements_(statements) { statements_.begin(); }
   ~WriteTransaction() {
     if (open_) {
       try {
-        sql_ << "ROLLBACK";
+        statements_.rollback();
       } catch (...) {
         // The connection is gone; the server discards the transaction with it.
       }
@@ -28,12 +44,12 @@ class WriteTransaction {
   WriteTransaction& operator=(const WriteTransaction&) = delete;
 
   void commit() {
-    sql_ << "COMMIT";
+    statements_.commit();
     open_ = false;
   }
 
  private:
-  soci::session& sql_;
+  TransactionStatements& statements_;
   bool open_ = true;
 };
 
