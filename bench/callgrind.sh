@@ -61,7 +61,7 @@ cleanup() {
   if [ -n "${CALLGRIND_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
+. "$(dirname "$0")/csta_setup.sh"
 
 # Sum of the Ir totals of every callgrind output file matching a prefix ("totals:"; "summary:" can be 0
 # when collection was toggled).
@@ -100,40 +100,12 @@ fi
 
 csta=null
 if [ -z "$only" ] || [ "$only" = csta ]; then
-  # The csta_load.sh setup at a smaller size: one number a customer, 2 projects, 20 operators.
-  operators=$(seq -s";" 101 120)
-  {
-    echo "id;project;company_id;company;caller1;caller2;caller3;operators;street;city;postcode;note"
-    awk -v n="$customers" 'BEGIN { for (i = 1; i <= n; i++)
-      printf "%d;%d;;Customer %d;6%08d;;;%d;;;;\n", i, (i % 2 ? 100 : 200), i, i, 101 + i % 20 }'
-  } >"$work/rules.csv"
-  write_host_yaml() {  # PORT
-    cat >"$work/host.yaml" <<YAML
-numbers: {region: CZ, pbx_exit_code: "0", internal_max_digits: 4}
-logging: {level: warn}
-runtime: {start_timeout: 300s}
-control: {socket: "$work/control.sock"}
-command_log: "$work/LOG_SA.TXT"
-storage: {main: {type: soci, config: {connection: "sqlite3://$work/db.sqlite"}}}
-routing:
-  projects:
-    type: project_rules
-    config:
-      storage: main
-      projects: [{number: "100", operators: "$operators"}, {number: "200", operators: "$operators"}]
-drivers:
-  pbx: {type: csta, config: {host: 127.0.0.1, port: $1, mode: deflect}}
-YAML
-  }
-  write_host_yaml 1
+  # The csta_load.sh setup at a smaller size.
+  csta_rules "$customers" >"$work/rules.csv"
+  csta_host_yaml "$work" 1 deflect "{start_timeout: 300s}" >"$work/host.yaml"
   "$bin/switchboard" rules import "$work/rules.csv" -c "$work/host.yaml" >/dev/null
   cp "$work/db.sqlite" "$work/db.template"
-  {
-    echo 'projects: ["100", "200"]'
-    echo "extensions: [$(seq -s, 101 120 | sed 's/\([0-9]*\)/"\1"/g')]"
-    echo "callers:"
-    awk 'BEGIN { for (i = 1; i <= 2000; i++) printf "  - {number: \"6%08d\", project: \"%d\"}\n", i, (i % 2 ? 100 : 200) }'
-  } >"$work/scenario.yaml"
+  csta_scenario >"$work/scenario.yaml"
   counts=()
   for calls in "${csta_calls[@]}"; do
     cp "$work/db.template" "$work/db.sqlite"
@@ -145,7 +117,7 @@ YAML
     pids+=($pbx)
     for _ in $(seq 1 100); do grep -q "^listening" "$work/pbxsim-$calls.out" && break; sleep 0.05; done
     port=$(sed -n 's/^listening csta=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/pbxsim-$calls.out")
-    write_host_yaml "$port"
+    csta_host_yaml "$work" "$port" deflect "{start_timeout: 300s}" >"$work/host.yaml"
     pin 0 valgrind --tool=callgrind ${CALLGRIND_EXTRA:-} --callgrind-out-file="$work/csta-$calls.out" \
       "$bin/switchboard" serve -c "$work/host.yaml" >"$work/serve-$calls.log" 2>&1 &
     host=$!

@@ -18,38 +18,13 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-pin() { if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
+. "$(dirname "$0")/csta_setup.sh"
 
-# Customers with one number each on 2 projects and 20 operators; pbxsim calls from the first 2,000 of them.
-operators=$(seq -s";" 101 120)
-{
-  echo "id;project;company_id;company;caller1;caller2;caller3;operators;street;city;postcode;note"
-  awk -v n="$customers" 'BEGIN { for (i = 1; i <= n; i++)
-    printf "%d;%d;;Customer %d;6%08d;;;%d;;;;\n", i, (i % 2 ? 100 : 200), i, i, 101 + i % 20 }'
-} >"$work/rules.csv"
-cat >"$work/host.yaml" <<YAML
-numbers: {region: CZ, pbx_exit_code: "0", internal_max_digits: 4}
-logging: {level: warn}
-runtime: {low_latency_idle: ${LOW_LATENCY_IDLE:-false}}
-control: {socket: "$work/control.sock"}
-command_log: "$work/LOG_SA.TXT"
-storage: {main: {type: soci, config: {connection: "sqlite3://$work/db.sqlite"}}}
-routing:
-  projects:
-    type: project_rules
-    config:
-      storage: main
-      projects: [{number: "100", operators: "$operators"}, {number: "200", operators: "$operators"}]
-drivers:
-  pbx: {type: csta, config: {host: 127.0.0.1, port: 1, mode: $mode}}
-YAML
+runtime="{low_latency_idle: ${LOW_LATENCY_IDLE:-false}}"
+csta_rules "$customers" >"$work/rules.csv"
+csta_host_yaml "$work" 1 "$mode" "$runtime" >"$work/host.yaml"
 "$bin" rules import "$work/rules.csv" -c "$work/host.yaml" >/dev/null
-{
-  echo 'projects: ["100", "200"]'
-  echo "extensions: [$(seq -s, 101 120 | sed 's/\([0-9]*\)/"\1"/g')]"
-  echo "callers:"
-  awk 'BEGIN { for (i = 1; i <= 2000; i++) printf "  - {number: \"6%08d\", project: \"%d\"}\n", i, (i % 2 ? 100 : 200) }'
-} >"$work/scenario.yaml"
+csta_scenario >"$work/scenario.yaml"
 
 pin 1 "$pbxsim" --listen 127.0.0.1:0 --scenario "$work/scenario.yaml" --load "$calls" --rate "$rate" \
   --report-json "$work/report.json" --log-level warn >"$work/pbxsim.out" 2>"$work/pbxsim.log" &
@@ -57,7 +32,7 @@ pbx=$!
 pids+=($pbx)
 for _ in $(seq 1 100); do grep -q "^listening" "$work/pbxsim.out" && break; sleep 0.05; done
 port=$(sed -n 's/^listening csta=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/pbxsim.out")
-sed -i "s/port: 1,/port: $port,/" "$work/host.yaml"
+csta_host_yaml "$work" "$port" "$mode" "$runtime" >"$work/host.yaml"
 pin 0 "$bin" serve -c "$work/host.yaml" >"$work/serve.log" 2>&1 &
 host=$!
 pids+=($host)
