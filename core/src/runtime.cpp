@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <future>
-#include <optional>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <fcntl.h>
