@@ -16,9 +16,24 @@ namespace switchboard::plugins::soci_storage {
 
 namespace {
 
+// SQLite's default "serialized" mode takes the connection's mutex in every call (every column of the million
+// rules read at start) and, for its memory statistics, a global mutex in every allocation. A pooled session
+// is used by one thread at a time, its lease's, which SQLite's "multi-thread" mode allows without those
+// locks. The mode can only be chosen before SQLite initialises: if something else in the process used SQLite
+// first, the calls fail and SQLite stays serialized, which is as correct, only slower.
+bool configure_sqlite() {
+  sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+  sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  return true;
+}
+
+// The backends are linked in and named directly: SOCI's dynamic loader would search the file system for
+// backend libraries at run time, which a plugin must not depend on.
 const soci::backend_factory& factory_for(Backend backend) {
-  // The backends are linked in and named directly: SOCI's dynamic loader would search the file system
-  // for backend libraries at run time, which a plugin must not depend on.
+  if (backend == Backend::sqlite3) {
+    static const bool configured = configure_sqlite();  // once, before the process's first connection
+    (void)configured;
+  }
   return backend == Backend::sqlite3 ? *soci::factory_sqlite3() : *soci::factory_postgresql();
 }
 

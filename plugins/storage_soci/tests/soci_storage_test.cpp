@@ -12,6 +12,7 @@
 #include "connection.hpp"
 #include "database.hpp"
 #include "schema.hpp"
+#include "session_pool.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -526,4 +527,21 @@ TEST(SociStorage, ALargeWriteKeepsItsIndexesWhetherItIsRefusedOrNot) {
   ASSERT_TRUE(found.ok());
   ASSERT_EQ(found->size(), 1u);
   EXPECT_EQ(found->front().id, 12'345);
+}
+
+// Pooled SQLite sessions run in SQLite's multi-thread mode: no connection mutex taken in every call (a lease
+// gives a session to one thread at a time). Checked in a fresh process, as the host is: other tests of this
+// binary open SQLite directly, which fixes the mode for the rest of their process.
+TEST(SociStorage, PooledSqliteSessionsTakeNoConnectionMutex) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  TemporaryFolder folder;
+  auto target = *store::parse_connection("sqlite3://" + folder.file("mode.db")).target;
+  EXPECT_EXIT(
+      {
+        store::SessionPool pool(target, 1);
+        auto lease = pool.acquire();
+        auto* backend = static_cast<soci::sqlite3_session_backend*>(lease->sql.get_backend());
+        std::exit(sqlite_api::sqlite3_db_mutex(backend->conn_) == nullptr ? 0 : 3);
+      },
+      testing::ExitedWithCode(0), "");
 }
