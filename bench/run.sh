@@ -178,14 +178,14 @@ callgrind_figures() {  # STATUS
   if [ "$1" = 0 ]; then
     out=$(grep '^{' "$logs/callgrind" | tail -1)
     figure callgrind_in_process_instructions_per_call "$(echo "$out" | num in_process_instructions_per_call)" \
-      "instructions" "" "$cg_cmd" "callgrind, engine in process with the sim driver (engine_bench), per routed call"
-    figure callgrind_csta_instructions_per_call "$(echo "$out" | num csta_instructions_per_call)" "instructions" "" \
+      "instructions" "<= 20000" "$cg_cmd" "callgrind, engine in process with the sim driver (engine_bench), per routed call"
+    figure callgrind_csta_instructions_per_call "$(echo "$out" | num csta_instructions_per_call)" "instructions" "<= 50000" \
       "$cg_cmd" "callgrind, every thread of the host with the csta driver against pbxsim, per routed call"
   else
     note="callgrind.sh failed (status $1): see $(rel "$logs")/callgrind.err"
     [ "$1" = 3 ] && note="not measured: valgrind is not installed (apt-get install valgrind)"
-    figure callgrind_in_process_instructions_per_call null "instructions" "" "$cg_cmd" "$note"
-    figure callgrind_csta_instructions_per_call null "instructions" "" "$cg_cmd" "$note"
+    figure callgrind_in_process_instructions_per_call null "instructions" "<= 20000" "$cg_cmd" "$note"
+    figure callgrind_csta_instructions_per_call null "instructions" "<= 50000" "$cg_cmd" "$note"
   fi
 }
 if [ -f "$root/bench/callgrind.sh" ]; then
@@ -200,8 +200,8 @@ if [ -f "$root/bench/callgrind.sh" ]; then
   fi
 else
   section=3
-  figure callgrind_in_process_instructions_per_call null "instructions" "" "$cg_cmd" "missing: bench/callgrind.sh"
-  figure callgrind_csta_instructions_per_call null "instructions" "" "$cg_cmd" "missing: bench/callgrind.sh"
+  figure callgrind_in_process_instructions_per_call null "instructions" "<= 20000" "$cg_cmd" "missing: bench/callgrind.sh"
+  figure callgrind_csta_instructions_per_call null "instructions" "<= 50000" "$cg_cmd" "missing: bench/callgrind.sh"
 fi
 
 # --- PostgreSQL: one throw-away cluster for figures 4 and 5 ----------------------------------------------
