@@ -291,7 +291,7 @@ void CstaDriver::open_session() {
   m.password = options_.password;
   m.protocol_version = std::string(csta::kCstaNamespace);
   m.session_duration = seconds_text(options_.session_duration);
-  request(std::move(m), [this, generation = generation_](sdk::Result<Message> answer) {
+  request(std::move(m), [this, generation = generation_](sdk::Result<const Message*> answer) {
     if (generation != generation_) return;
     if (!answer) {
       context_.logger().error("session refused error=\"{}\" fix=\"check session.application_id, user and password\"",
@@ -299,9 +299,9 @@ void CstaDriver::open_session() {
       link_lost("application session refused: " + answer.error().message);
       return;
     }
-    session_id_ = answer->session_id;
+    session_id_ = (*answer)->session_id;
     milliseconds granted = options_.session_duration;
-    const auto& actual = answer->session_duration;
+    const auto& actual = (*answer)->session_duration;
     if (!actual.empty() && std::all_of(actual.begin(), actual.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
         actual.size() < 9 && std::stol(actual) > 0)
       granted = std::chrono::seconds(std::stol(actual));
@@ -316,7 +316,7 @@ void CstaDriver::renew_session() {
   m.kind = MessageKind::reset_application_session_timer;
   m.session_id = session_id_;
   m.session_duration = seconds_text(options_.session_duration);
-  request(std::move(m), [this, generation = generation_](sdk::Result<Message> answer) {
+  request(std::move(m), [this, generation = generation_](sdk::Result<const Message*> answer) {
     if (generation != generation_) return;
     if (!answer) {
       link_lost("session renewal failed: " + answer.error().message);
@@ -338,7 +338,7 @@ void CstaDriver::register_routes() {
     Message m;
     m.kind = MessageKind::route_register;
     m.device_id = raw_form(device);
-    request(std::move(m), [this, device, generation = generation_](sdk::Result<Message> answer) {
+    request(std::move(m), [this, device, generation = generation_](sdk::Result<const Message*> answer) {
       if (generation != generation_) return;
       if (answer)
         registered_routeing_devices_.emplace(csta::normalise_device_id(device));
@@ -374,7 +374,7 @@ void CstaDriver::monitor_device(const std::string& device) {
   Message m;
   m.kind = MessageKind::monitor_start;
   m.device_id = watched.raw;
-  request(std::move(m), [this, device, generation, step_done](sdk::Result<Message> answer) {
+  request(std::move(m), [this, device, generation, step_done](sdk::Result<const Message*> answer) {
     if (generation != generation_) return;
     if (!answer) {
       context_.logger().warn("monitor refused device={} error=\"{}\" effect=\"its state is unknown to routing\"",
@@ -382,15 +382,15 @@ void CstaDriver::monitor_device(const std::string& device) {
       step_done();
       return;
     }
-    monitors_[answer->monitor_cross_ref_id] = device;
-    devices_[device].cross_ref = answer->monitor_cross_ref_id;
+    monitors_[(*answer)->monitor_cross_ref_id] = device;
+    devices_[device].cross_ref = (*answer)->monitor_cross_ref_id;
     Message snapshot;
     snapshot.kind = MessageKind::snapshot_device;
     snapshot.device_id = raw_form(device);
-    request(std::move(snapshot), [this, device, generation, step_done](sdk::Result<Message> answer) {
+    request(std::move(snapshot), [this, device, generation, step_done](sdk::Result<const Message*> answer) {
       if (generation != generation_) return;
       if (answer)
-        apply_snapshot(device, answer->snapshot);
+        apply_snapshot(device, (*answer)->snapshot);
       else
         context_.logger().warn("snapshot failed device={} error=\"{}\"", device, answer.error().message);
       step_done();
@@ -487,7 +487,7 @@ void CstaDriver::supervise() {
       keep_alive.kind = MessageKind::system_status;
       keep_alive.system_status = "normal";
       // Its answer moves last_answer_; a lost one is what the check above counts.
-      request(std::move(keep_alive), [](sdk::Result<Message>) {},
+      request(std::move(keep_alive), [](sdk::Result<const Message*>) {},
               options_.heartbeat_interval * options_.heartbeat_misses);
     }
     supervise();
@@ -593,14 +593,14 @@ void CstaDriver::on_frame(csta::Frame frame) {
   } else if (!is_answer(message.kind)) {
     on_switch_request(frame.invoke_id, message);
   } else if (pending_.count(frame.invoke_id)) {
-    on_response(frame.invoke_id, std::move(message));
+    on_response(frame.invoke_id, message);
   } else {
     context_.logger().debug("answer to no outstanding request message={} invoke_id={:04}",
                             csta::to_string(message.kind), frame.invoke_id);
   }
 }
 
-void CstaDriver::on_response(std::uint16_t invoke_id, Message message) {
+void CstaDriver::on_response(std::uint16_t invoke_id, const Message& message) {
   last_answer_ = context_.clock().steady_now();
   auto node = pending_.extract(invoke_id);
   auto& request = node.mapped();
@@ -608,7 +608,7 @@ void CstaDriver::on_response(std::uint16_t invoke_id, Message message) {
       message.kind == MessageKind::start_application_session_neg_response) {
     request.answer(error_of(message, csta::to_string(request.kind)));
   } else {
-    request.answer(std::move(message));
+    request.answer(&message);
   }
   if (!waiting_for_id_.empty()) send_waiting();
 }
@@ -833,7 +833,7 @@ void CstaDriver::deflect(sdk::CallRef call, std::string destination, sdk::Comple
   m.kind = answered ? MessageKind::single_step_transfer_call : MessageKind::deflect_call;
   m.connection = {call.call_id, raw_form(call.device)};
   m.new_destination = raw_form(destination);
-  request(std::move(m), [done = std::move(done)](sdk::Result<Message> answer) {
+  request(std::move(m), [done = std::move(done)](sdk::Result<const Message*> answer) {
     done(answer ? sdk::Status::success() : sdk::Status(answer.error()));
   });
 }
@@ -844,7 +844,7 @@ void CstaDriver::transfer(sdk::CallRef call, std::string destination, sdk::Compl
   m.kind = MessageKind::single_step_transfer_call;
   m.connection = {call.call_id, raw_form(call.device)};
   m.new_destination = raw_form(destination);
-  request(std::move(m), [done = std::move(done)](sdk::Result<Message> answer) {
+  request(std::move(m), [done = std::move(done)](sdk::Result<const Message*> answer) {
     done(answer ? sdk::Status::success() : sdk::Status(answer.error()));
   });
 }
@@ -854,7 +854,7 @@ void CstaDriver::clear(sdk::CallRef call, sdk::Completion done) {
   Message m;
   m.kind = MessageKind::clear_connection;
   m.connection = {call.call_id, raw_form(call.device)};
-  request(std::move(m), [done = std::move(done)](sdk::Result<Message> answer) {
+  request(std::move(m), [done = std::move(done)](sdk::Result<const Message*> answer) {
     done(answer ? sdk::Status::success() : sdk::Status(answer.error()));
   });
 }
@@ -867,7 +867,7 @@ void CstaDriver::snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSna
   Message m;
   m.kind = MessageKind::snapshot_device;
   m.device_id = raw_form(device);
-  request(std::move(m), [device = std::string(csta::normalise_device_id(device)), done = std::move(done)](sdk::Result<Message> answer) {
+  request(std::move(m), [device = std::string(csta::normalise_device_id(device)), done = std::move(done)](sdk::Result<const Message*> answer) {
     if (!answer) {
       done(answer.error());
       return;
@@ -875,7 +875,7 @@ void CstaDriver::snapshot(std::string device, sdk::ResultCallback<sdk::DeviceSna
     sdk::DeviceSnapshot snapshot;
     snapshot.device = device;
     std::map<std::string, sdk::ConnectionState> calls;
-    for (const auto& entry : answer->snapshot) {
+    for (const auto& entry : (*answer)->snapshot) {
       auto state = entry.state.value_or(sdk::ConnectionState::alerting);
       snapshot.calls.push_back({entry.connection.call_id, device});
       snapshot.states.push_back(state);
@@ -898,7 +898,7 @@ void CstaDriver::set_agent_state(std::string device, std::string group, sdk::Age
     case sdk::AgentState::not_ready: m.agent_state = "notReady"; break;
   }
   m.agent_group = raw_form(group);
-  request(std::move(m), [done = std::move(done)](sdk::Result<Message> answer) {
+  request(std::move(m), [done = std::move(done)](sdk::Result<const Message*> answer) {
     done(answer ? sdk::Status::success() : sdk::Status(answer.error()));
   });
 }

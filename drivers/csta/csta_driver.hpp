@@ -69,7 +69,9 @@ class CstaDriver final : public sdk::PbxDriver {
     std::size_t max_frame_bytes = csta::kMaxFrameBytes;
   };
 
-  using Answer = std::function<void(sdk::Result<csta::Message>)>;
+  // The switch's answer, or why there is none. The message is the driver's decode buffer, valid only during
+  // the call: an answer handler copies what it keeps.
+  using Answer = std::function<void(sdk::Result<const csta::Message*>)>;
   struct PendingRequest {
     csta::MessageKind kind;
     Answer answer;
@@ -117,7 +119,7 @@ class CstaDriver final : public sdk::PbxDriver {
   void request(csta::Message message, Answer answer, std::optional<std::chrono::milliseconds> timeout = {});
   void send_unsolicited(std::uint16_t invoke_id, const csta::Message& message);
   void on_frame(csta::Frame frame);
-  void on_response(std::uint16_t invoke_id, csta::Message message);
+  void on_response(std::uint16_t invoke_id, const csta::Message& message);
   void on_switch_request(std::uint16_t invoke_id, const csta::Message& message);
   void on_event(const csta::Message& message);
   void fail_pending(const sdk::Error& error);
