@@ -257,7 +257,7 @@ void CstaDriver::connect() {
   const auto generation = ++generation_;
   CstaLink::Handlers handlers;
   handlers.connected = [this, generation] { on_connected(generation); };
-  handlers.frame = [this](csta::Frame frame) { on_frame(std::move(frame)); };
+  handlers.frame = [this](const csta::FrameView& frame) { on_frame(frame); };
   handlers.closed = [this, generation](std::string reason) {
     if (generation == generation_) link_lost(reason);
   };
@@ -578,7 +578,7 @@ void CstaDriver::fail_pending(const sdk::Error& error) {
   for (auto& request : waiting) request.answer(error);
 }
 
-void CstaDriver::on_frame(csta::Frame frame) {
+void CstaDriver::on_frame(const csta::FrameView& frame) {
   Message& message = incoming_;
   auto decoded = csta::decode_message(frame.body, message);
   if (!decoded) {

@@ -118,7 +118,7 @@ class CstaDriver final : public sdk::PbxDriver {
   // Requests and answers.
   void request(csta::Message message, Answer answer, std::optional<std::chrono::milliseconds> timeout = {});
   void send_unsolicited(std::uint16_t invoke_id, const csta::Message& message);
-  void on_frame(csta::Frame frame);
+  void on_frame(const csta::FrameView& frame);
   void on_response(std::uint16_t invoke_id, const csta::Message& message);
   void on_switch_request(std::uint16_t invoke_id, const csta::Message& message);
   void on_event(const csta::Message& message);

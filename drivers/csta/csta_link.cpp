@@ -74,8 +74,8 @@ void CstaLink::read_more() {
     if (closed_) return;
     if (ec) return fail(ec == asio::error::eof ? "the switch closed the connection" : "read failed: " + ec.message());
     decoder_.feed(std::string_view(read_buffer_.data(), n));
-    while (auto frame = decoder_.next()) {
-      handlers_.frame(std::move(*frame));
+    while (auto frame = decoder_.next_view()) {
+      handlers_.frame(*frame);
       if (closed_) return;  // the owner reset the link while handling the frame
     }
     if (decoder_.failed()) {

@@ -20,7 +20,7 @@ class CstaLink : public std::enable_shared_from_this<CstaLink> {
  public:
   struct Handlers {
     std::function<void()> connected;
-    std::function<void(csta::Frame)> frame;
+    std::function<void(const csta::FrameView&)> frame;  // the frame is valid during the call only
     std::function<void(std::string reason)> closed;  // once; not after the owner's own close()
   };
 

@@ -51,7 +51,7 @@ void ClientConnection::read() {
     }
     self->decoder_.feed(std::string_view(self->read_buffer_.data(), bytes));
     while (self->open_) {
-      auto frame = self->decoder_.next();
+      auto frame = self->decoder_.next_view();
       if (!frame) break;
       self->owner_.on_frame(*self, *frame);
     }

@@ -26,7 +26,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   class Owner {
    public:
     virtual ~Owner() = default;
-    virtual void on_frame(ClientConnection& client, const csta::Frame& frame) = 0;
+    virtual void on_frame(ClientConnection& client, const csta::FrameView& frame) = 0;
     virtual void on_closed(ClientConnection& client) = 0;
     // Silent: nothing is sent, polls and the session clock pause (a hung link, not a dead one).
     virtual bool silent() const = 0;

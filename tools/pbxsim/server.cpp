@@ -258,7 +258,7 @@ void PbxSimServer::accept_control() {
 
 // ----- requests ----------------------------------------------------------------------------------------
 
-void PbxSimServer::on_frame(ClientConnection& client, const csta::Frame& frame) {
+void PbxSimServer::on_frame(ClientConnection& client, const csta::FrameView& frame) {
   if (silent_) {
     log_->debug("rx discarded while silent client={} invoke={:04d}", client.number(), frame.invoke_id);
     return;

@@ -89,7 +89,7 @@ class PbxSimServer final : private ClientConnection::Owner {
   };
 
   // ClientConnection::Owner
-  void on_frame(ClientConnection& client, const csta::Frame& frame) override;
+  void on_frame(ClientConnection& client, const csta::FrameView& frame) override;
   void on_closed(ClientConnection& client) override;
   bool silent() const override { return silent_; }
   void on_load_frames_written(const std::vector<std::uint32_t>& load_calls) override;

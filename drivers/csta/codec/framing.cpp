@@ -48,6 +48,12 @@ void FrameDecoder::fail(FrameErrorKind kind, std::string message) {
 }
 
 std::optional<Frame> FrameDecoder::next() {
+  auto view = next_view();
+  if (!view) return std::nullopt;
+  return Frame{view->invoke_id, std::string(view->body)};
+}
+
+std::optional<FrameView> FrameDecoder::next_view() {
   if (error_ || buffered_bytes() < kFrameHeaderBytes) return std::nullopt;
   const auto* header = reinterpret_cast<const unsigned char*>(buffer_.data() + read_pos_);
   if (header[0] != 0 || header[1] != 0) {
@@ -75,12 +81,8 @@ std::optional<Frame> FrameDecoder::next() {
     invoke_id = static_cast<std::uint16_t>(invoke_id * 10 + (header[i] - '0'));
   }
   if (buffered_bytes() < length) return std::nullopt;
-  Frame frame{invoke_id, buffer_.substr(read_pos_ + kFrameHeaderBytes, length - kFrameHeaderBytes)};
-  read_pos_ += length;
-  if (read_pos_ == buffer_.size()) {
-    buffer_.clear();
-    read_pos_ = 0;
-  }
+  FrameView frame{invoke_id, std::string_view(buffer_).substr(read_pos_ + kFrameHeaderBytes, length - kFrameHeaderBytes)};
+  read_pos_ += length;  // feed() drops what was read, once the frame has been handled
   return frame;
 }
 

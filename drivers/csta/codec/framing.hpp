@@ -30,6 +30,14 @@ struct Frame {
   friend bool operator==(const Frame&, const Frame&) = default;
 };
 
+// A frame still in the decoder's buffer: valid until the decoder is next fed, asked or reset.
+struct FrameView {
+  std::uint16_t invoke_id = 0;
+  std::string_view body;
+
+  bool is_event() const noexcept { return invoke_id == kEventInvokeId; }
+};
+
 enum class FrameErrorKind {
   bad_format_indicator,   // bytes 0-1 not zero: not plain CSTA XML, or we lost sync
   length_too_small,       // < 8: cannot even hold the header
@@ -60,6 +68,8 @@ class FrameDecoder {
 
   void feed(std::string_view bytes);
   std::optional<Frame> next();
+  // The same without copying the body out (a reader that handles each frame at once).
+  std::optional<FrameView> next_view();
 
   bool failed() const noexcept { return error_.has_value(); }
   const FrameError& error() const { return *error_; }

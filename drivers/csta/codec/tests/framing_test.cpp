@@ -69,6 +69,29 @@ TEST(FrameDecoder, SplitsSeveralFramesInOneChunkAndKeepsThePartialTail) {
   EXPECT_EQ(drain(decoder), (std::vector<Frame>{{3, "<C/>"}}));
 }
 
+// The driver reads views: each one stays whole while the next frames of the same chunk are taken, and the
+// bytes read are dropped at the next feed, not before.
+TEST(FrameDecoder, ViewsOfOneChunkStayValidUntilTheNextFeed) {
+  FrameDecoder decoder;
+  const std::string first(3000, 'a'), second = "<B/>";
+  decoder.feed(frame_of(1, first) + frame_of(9999, second) + frame_of(2, "<C/>").substr(0, 10));
+  auto one = decoder.next_view();
+  auto two = decoder.next_view();
+  ASSERT_TRUE(one && two);
+  EXPECT_FALSE(decoder.next_view());  // the third is not whole yet
+  EXPECT_EQ(one->invoke_id, 1);
+  EXPECT_EQ(one->body, first);
+  EXPECT_TRUE(two->is_event());
+  EXPECT_EQ(two->body, second);
+  EXPECT_EQ(decoder.buffered_bytes(), 10u);
+  decoder.feed(frame_of(2, "<C/>").substr(10));
+  auto three = decoder.next_view();
+  ASSERT_TRUE(three);
+  EXPECT_EQ(three->invoke_id, 2);
+  EXPECT_EQ(three->body, "<C/>");
+  EXPECT_EQ(decoder.buffered_bytes(), 0u);
+}
+
 TEST(FrameDecoder, AcceptsAFrameOfExactly65535Bytes) {
   const std::string body(kMaxBodyBytes, 'x');
   FrameDecoder decoder;
