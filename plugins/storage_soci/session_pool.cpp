@@ -31,8 +31,7 @@ bool configure_sqlite() {
 // backend libraries at run time, which a plugin must not depend on.
 const soci::backend_factory& factory_for(Backend backend) {
   if (backend == Backend::sqlite3) {
-    static const bool configured = configure_sqlite();  // once, before the process's first connection
-    (void)configured;
+    [[maybe_unused]] static const bool configured = configure_sqlite();  // once, before the first connection
   }
   return backend == Backend::sqlite3 ? *soci::factory_sqlite3() : *soci::factory_postgresql();
 }

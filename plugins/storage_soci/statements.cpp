@@ -69,9 +69,14 @@ void prepare(soci::statement& statement, const std::string& query) {
   statement.define_and_bind();
 }
 
+// SQLite: the rowid of the connection's last INSERT (of the last row of a multi-row one). Asked of SQLite
+// itself: SOCI's session::get_last_insert_id compiles a query at every call, and a prepared SELECT left on
+// its row would hold a read snapshot past COMMIT (the next BEGIN IMMEDIATE then fails at once with
+// "database is locked").
 long long last_insert_id(soci::session& sql, const char* table) {
-  long long id = 0;
-  if (!sql.get_last_insert_id(table, id)) throw soci::soci_error(std::string("no id assigned in table ") + table);
+  auto* connection = static_cast<soci::sqlite3_session_backend*>(sql.get_backend())->conn_;
+  auto id = static_cast<long long>(sqlite_api::sqlite3_last_insert_rowid(connection));
+  if (id <= 0) throw soci::soci_error(std::string("no id assigned in table ") + table);
   return id;
 }
 
@@ -296,12 +301,7 @@ void CallAppend::execute(std::span<sdk::CallRecord> records) {
       chunk.statement.execute(true);
       // The rows took consecutive rowids ending at the last one: the transaction holds the write lock,
       // and AUTOINCREMENT gives each new row the highest rowid ever used plus one.
-      // The connection's own last rowid: session::get_last_insert_id would parse a query at every call, and a
-      // prepared SELECT left on its row would hold a read snapshot past COMMIT (the next BEGIN IMMEDIATE
-      // then fails at once with "database is locked").
-      auto* connection = static_cast<soci::sqlite3_session_backend*>(sql_.get_backend())->conn_;
-      auto last = static_cast<long long>(sqlite_api::sqlite3_last_insert_rowid(connection));
-      if (last <= 0) throw soci::soci_error("no id assigned in table call_log");
+      auto last = last_insert_id(sql_, "call_log");
       for (std::size_t row = 0; row < rows; ++row)
         part[row].sequence = static_cast<std::uint64_t>(last - static_cast<long long>(rows - 1 - row));
     }
