@@ -190,7 +190,11 @@ async function main() {
     await anna.fill('#note-text', first);
     await anna.press('#note-text', 'Enter');
     await anna.locator('#history li.note .note-text', {hasText: first}).waitFor({timeout: 5000});
-    check(await anna.inputValue('#note-text') === '', 'the editor is not empty after sending');
+    // The note can come back over the WebSocket (anna watches this customer) before the POST's answer, which
+    // is what empties the editor: wait for that answer rather than race it.
+    const emptied = await anna.waitForFunction(() => document.getElementById('note-text').value === '', null,
+                                               {timeout: 5000}).then(() => true, () => false);
+    check(emptied, 'the editor is not empty after sending');
     const top = await anna.locator('#history li.note .note-text').first().textContent();
     check(top.includes(first), `the new note is not the first (newest) in the history: '${top}'`);
     log('note in anna\'s history');
