@@ -24,7 +24,7 @@
 // deflects, ring timeouts, the call record) and the call-log pipeline's engine side; plus an on_record
 // observer that keeps each call's caller for the floor (one string copy a call). Not in it: the one-time
 // customer load and index build (Runtime::start), and the blocking pool's threads, which store the call
-// log in SQLite (WAL, synchronous FULL). Calls in virtual time arrive seconds apart, far beyond the 5 ms
+// log in SQLite (WAL, synchronous FULL). Calls in virtual time arrive seconds apart, far beyond the 10 ms
 // group-commit window, so the pool commits one transaction per call, which a busy real-time host batches;
 // its CPU time (process CPU minus this thread's) is printed on stderr, not counted. Nor is the CPU this thread
 // spends blocked until such an append is done (Runtime::blocking_wait_cpu: virtual time stands still until
