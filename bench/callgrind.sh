@@ -13,8 +13,9 @@
 #     75% known / 20% unknown / 5% withheld callers). Instrumented only while it runs the calls
 #     (Runtime::run_until_idle, through a callgrind client request, --instr-atstart=no), and counted only
 #     inside that function (--toggle-collect), i.e. the thread that runs the engine, the strategy and the
-#     sim PBX in virtual time: the same scope as engine_bench's CPU figure. The blocking pool's SQLite
-#     appends of the call log are not counted (they run on other threads).
+#     sim PBX in virtual time: the same scope as engine_bench's CPU figure. The blocking work (the call
+#     log's SQLite appends), which that thread runs itself in virtual time, is not counted: a second
+#     --toggle-collect switches counting off inside Runtime::run_next_blocking.
 # (b) over CSTA: bin/switchboard serve (csta driver, deflect mode, project_rules over 20,000 customers in
 #     SQLite, 2 projects of 20 operators, the durable call log in SQLite) under callgrind, every thread of
 #     the host counted from start to exit, against bin/switchboard-pbxsim --load N --rate R (not under
@@ -88,6 +89,7 @@ if [ -z "$only" ] || [ "$only" = in_process ]; then
   for calls in "${inproc_calls[@]}"; do
     valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no \
       --toggle-collect='switchboard::core::Runtime::run_until_idle()' \
+      --toggle-collect='switchboard::core::Runtime::run_next_blocking()' \
       --callgrind-out-file="$work/inproc-$calls.out" \
       "$bin/engine_bench" --customers "$customers" --calls "$calls" --data "$data" --json \
       >"$work/inproc-$calls.json" 2>"$work/inproc-$calls.log" || { tail -20 "$work/inproc-$calls.log" >&2; exit 1; }

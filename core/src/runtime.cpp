@@ -336,13 +336,35 @@ Runtime::Runtime(const HostConfig& config, LogSetup& logs, ClockMode mode, sdk::
 sdk::Clock* Runtime::virtual_clock() noexcept { return virtual_clock_.get(); }
 
 void Runtime::run_blocking(std::function<void()> work) {
-  ++blocking_in_flight_;
-  asio::post(blocking_, [this, work = std::move(work)] {
+  if (mode_ == ClockMode::virtual_time) {
+    // Run by run_ready: handing each piece to a pool thread and waiting for it cost the thread driving the
+    // clock a wake-up system call and a sleep per call-log append, more than the routing of the call.
+    std::lock_guard lock(virtual_blocking_mutex_);
+    virtual_blocking_.push_back(std::move(work));
+    return;
+  }
+  asio::post(blocking_, [work = std::move(work)] {
     lower_this_threads_priority();
-    work();  // its completion is posted to a strand before the count drops
-    --blocking_in_flight_;
-    blocking_in_flight_.notify_all();  // virtual time waits for the count in run_ready
+    work();
   });
+}
+
+// Never inlined: bench/callgrind.sh leaves it out of the engine's count by its name (--toggle-collect).
+[[gnu::noinline]] bool Runtime::run_next_blocking() {
+  std::function<void()> work;
+  {
+    std::lock_guard lock(virtual_blocking_mutex_);
+    if (virtual_blocking_.empty()) return false;
+    work = std::move(virtual_blocking_.front());
+    virtual_blocking_.pop_front();
+  }
+  timespec before{}, after{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &before);
+  work();  // its completion is posted to a strand: run_ready polls it next
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
+  blocking_cpu_ += std::chrono::seconds(after.tv_sec - before.tv_sec) +
+                   std::chrono::nanoseconds(after.tv_nsec - before.tv_nsec);
+  return true;
 }
 
 bool Runtime::wait_for(const std::function<bool()>& ready, std::chrono::milliseconds deadline) {
@@ -371,20 +393,11 @@ void Runtime::run_until_idle() {
 
 void Runtime::run_ready() {
   if (mode_ != ClockMode::virtual_time) return;
+  // Handlers first, then one piece of blocking work (time stands still for it), and again.
   for (;;) {
     io_.restart();
     if (io_.poll() > 0) continue;
-    if (int in_flight = blocking_in_flight_.load(); in_flight > 0) {
-      // Time stands still until the blocking pool is done; what this thread spends waiting for it is kept
-      // apart (blocking_wait_cpu), as a host in real time never waits for its pool.
-      timespec before{}, after{};
-      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &before);
-      blocking_in_flight_.wait(in_flight);
-      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
-      blocking_wait_cpu_ += std::chrono::seconds(after.tv_sec - before.tv_sec) +
-                            std::chrono::nanoseconds(after.tv_nsec - before.tv_nsec);
-      continue;
-    }
+    if (run_next_blocking()) continue;
     return;
   }
 }
@@ -414,6 +427,9 @@ Runtime::~Runtime() {
   io_.stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
+  // Virtual time: blocking work still queued (a storage closing its database) runs as in real time.
+  for (auto& work : virtual_blocking_) asio::post(blocking_, std::move(work));
+  virtual_blocking_.clear();
   blocking_.join();
   // Instances go before the io_context whose handlers may still point into them (never run now).
   instances_.clear();

@@ -1,10 +1,13 @@
 // The call engine end to end with real plugins: the SQLite storage, the project_rules strategy and a
 // scripted PBX driver, in virtual time. Every outcome code the engine writes and every way of moving on.
 #include <gtest/gtest.h>
+#include <time.h>
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include <spdlog/sinks/ostream_sink.h>
 
@@ -132,6 +135,33 @@ TEST_F(CallEngine, MonitorsEveryProjectNumberAndOperator) {
   start({rule(12, "100", customer, {"114", "115"})});
   EXPECT_EQ(driver_->monitored, (std::set<std::string>{"100", "114", "115", "116", "117", "118"}))
       << "project numbers, configured operators and the operators the rules name; not the inactive busy target";
+}
+
+// Virtual time runs blocking work itself (no pool thread to wake per call-log append): queued, then run on the
+// thread driving the clock, in order, once no handler is ready; work a completion queues runs in the same
+// pass; its CPU time is kept apart for the benchmarks.
+TEST_F(CallEngine, VirtualTimeRunsBlockingWorkOnTheClocksThreadInOrderWithItsCpuKeptApart) {
+  start({});
+  std::vector<int> order;
+  std::set<std::thread::id> threads;
+  const auto cpu_before = runtime_->blocking_cpu();
+  for (int i = 0; i < 3; ++i)
+    runtime_->run_blocking([&, i] {
+      order.push_back(i);
+      threads.insert(std::this_thread::get_id());
+      if (i != 1) return;
+      // About 30 ms of CPU, then a completion on the engine's strand that queues more blocking work.
+      timespec start{}, now{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+      do clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+      while ((now.tv_sec - start.tv_sec) * 1'000'000'000L + (now.tv_nsec - start.tv_nsec) < 30'000'000L);
+      sdk::asio::post(runtime_->engine_strand(), [&] { runtime_->run_blocking([&] { order.push_back(3); }); });
+    });
+  EXPECT_TRUE(order.empty()) << "blocking work is queued, not run by run_blocking itself";
+  runtime_->run_ready();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(threads, (std::set<std::thread::id>{std::this_thread::get_id()}));
+  EXPECT_GE(runtime_->blocking_cpu() - cpu_before, std::chrono::milliseconds(30));
 }
 
 TEST_F(CallEngine, RuleOperatorsInOrderBusyOneSkipped_Code1) {
