@@ -8,6 +8,10 @@
 # The host keeps its durable call log (SQLite, WAL, synchronous FULL, group commit) and no exporters.
 # LOW_LATENCY_IDLE=true sets the host's runtime.low_latency_idle (idle CPUs poll; needs root).
 set -eu
+if [ $# -lt 4 ] || [ "$1" = --help ] || [ "$1" = -h ]; then
+  sed -n '2,/^set -eu/{/^set -eu/d; s/^# \{0,1\}//; p}' "$0" >&2
+  exit 2
+fi
 bin=$(realpath "$1")
 pbxsim=$(realpath "$2")
 calls=$3

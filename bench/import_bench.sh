@@ -5,6 +5,10 @@
 # (/usr/bin/time, Debian package `time`): on a busy machine the CPU figure is the steadier one.
 # Usage: bench/import_bench.sh [SWITCHBOARD] [N]
 set -eu
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
+  sed -n '2,/^set -eu/{/^set -eu/d; s/^# \{0,1\}//; p}' "$0" >&2
+  exit 2
+fi
 bin=${1:-build/bin/switchboard}
 n=${2:-1000000}
 work=$(mktemp -d)

@@ -19,6 +19,10 @@
 # empty SQLite storage so that the figures are the host's and its routing's, not the simulator's.
 # Prints one JSON object on stdout; progress on stderr.
 set -eu
+if [ $# -lt 1 ] || [ "$1" = --help ] || [ "$1" = -h ]; then
+  sed -n '2,/^set -eu/{/^set -eu/d; s/^# \{0,1\}//; p}' "$0" >&2
+  exit 2
+fi
 bin=$(realpath "$1")
 customers=${2:-1000000}
 runs=${3:-5}
