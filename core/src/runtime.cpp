@@ -315,6 +315,9 @@ Runtime::Runtime(const HostConfig& config, LogSetup& logs, ClockMode mode, sdk::
       logs_(logs),
       mode_(mode),
       log_(logs.get("host")),
+      // Virtual time: only the thread driving the clock touches the io_context (blocking work runs there
+      // too), so its scheduler needs no locks.
+      io_(mode == ClockMode::virtual_time ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
       work_(asio::make_work_guard(io_)),
       blocking_(static_cast<std::size_t>(config.host.object("runtime").integer("blocking_threads"))),
       events_(std::make_unique<EventHub>()),
@@ -427,9 +430,10 @@ Runtime::~Runtime() {
   io_.stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
-  // Virtual time: blocking work still queued (a storage closing its database) runs as in real time.
-  for (auto& work : virtual_blocking_) asio::post(blocking_, std::move(work));
-  virtual_blocking_.clear();
+  // Virtual time: blocking work still queued (a storage closing its database) runs here, as the pool would
+  // have run it; not on the pool, whose threads would then post completions to an io_context without locks.
+  while (run_next_blocking()) {
+  }
   blocking_.join();
   // Instances go before the io_context whose handlers may still point into them (never run now).
   instances_.clear();
