@@ -70,7 +70,9 @@ class Context {
   virtual Strand& strand() = 0;
   // The host's single io_context, for sockets and timers of your own (bind them to strand()).
   virtual asio::io_context& io_context() = 0;
-  // Runs `work` on the host's blocking pool (SQL, fsync, hashing). Never block the strand instead.
+  // Runs `work` on the host's blocking pool (SQL, fsync, hashing). Never block the strand instead. The work
+  // runs later, never inside this call; in virtual time (simulations) the host runs it on the thread that
+  // drives the clock, one piece at a time in order, so it must not wait for handlers or other blocking work.
   virtual void run_blocking(std::function<void()> work) = 0;
 
   virtual Logger& logger() = 0;
