@@ -315,11 +315,13 @@ Runtime::Runtime(const HostConfig& config, LogSetup& logs, ClockMode mode, sdk::
       logs_(logs),
       mode_(mode),
       log_(logs.get("host")),
-      // Virtual time: only the thread driving the clock touches the io_context (blocking work runs there
-      // too), so its scheduler needs no locks.
+      // Virtual time has one thread: the one driving the clock runs the handlers and the blocking work, so
+      // the io_context takes no locks and there is no pool.
       io_(mode == ClockMode::virtual_time ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
       work_(asio::make_work_guard(io_)),
-      blocking_(static_cast<std::size_t>(config.host.object("runtime").integer("blocking_threads"))),
+      blocking_(mode == ClockMode::virtual_time
+                    ? 0
+                    : static_cast<std::size_t>(config.host.object("runtime").integer("blocking_threads"))),
       events_(std::make_unique<EventHub>()),
       engine_strand_(asio::make_strand(io_)) {
   alerting_config_.category = sdk::Category::alert;
@@ -342,7 +344,6 @@ void Runtime::run_blocking(std::function<void()> work) {
   if (mode_ == ClockMode::virtual_time) {
     // Run by run_ready: handing each piece to a pool thread and waiting for it cost the thread driving the
     // clock a wake-up system call and a sleep per call-log append, more than the routing of the call.
-    std::lock_guard lock(virtual_blocking_mutex_);
     virtual_blocking_.push_back(std::move(work));
     return;
   }
@@ -354,13 +355,9 @@ void Runtime::run_blocking(std::function<void()> work) {
 
 // Never inlined: bench/callgrind.sh leaves it out of the engine's count by its name (--toggle-collect).
 [[gnu::noinline]] bool Runtime::run_next_blocking() {
-  std::function<void()> work;
-  {
-    std::lock_guard lock(virtual_blocking_mutex_);
-    if (virtual_blocking_.empty()) return false;
-    work = std::move(virtual_blocking_.front());
-    virtual_blocking_.pop_front();
-  }
+  if (virtual_blocking_.empty()) return false;
+  auto work = std::move(virtual_blocking_.front());
+  virtual_blocking_.pop_front();
   timespec before{}, after{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &before);
   work();  // its completion is posted to a strand: run_ready polls it next
@@ -431,7 +428,7 @@ Runtime::~Runtime() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   // Virtual time: blocking work still queued (a storage closing its database) runs here, as the pool would
-  // have run it; not on the pool, whose threads would then post completions to an io_context without locks.
+  // have run it.
   while (run_next_blocking()) {
   }
   blocking_.join();

@@ -122,7 +122,6 @@ class Runtime {
   std::unique_ptr<EventHub> events_;
   std::vector<std::thread> threads_;
   std::unique_ptr<VirtualClock> virtual_clock_;
-  std::mutex virtual_blocking_mutex_;
   std::deque<std::function<void()>> virtual_blocking_;  // virtual time: blocking work not run yet
   std::chrono::nanoseconds blocking_cpu_{0};
   sdk::Strand engine_strand_;
