@@ -5,7 +5,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.74-dev libboost-filesystem1.74-dev libboost-system1.74-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libpugixml-dev
-  libsoci-dev libsqlite3-dev libphonenumber-dev libsodium-dev libcsv-dev
+  libsoci-dev libsqlite3-dev libphonenumber-dev libsodium-dev libcsv-dev libjemalloc-dev
   postgresql sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev valgrind

@@ -1,7 +1,5 @@
 #include "switchboard/core/call_engine.hpp"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "call_log_pipeline.hpp"
+#include "switchboard/core/allocator.hpp"
 #include "switchboard/sdk/call_log_format.hpp"
 
 namespace switchboard::core {
@@ -128,12 +127,12 @@ void CallEngine::reload_indexes(sdk::Completion done) {
                            index.memory_bytes());
         // The rule keys (about twice the index's size for 1M customers) are garbage now: free them and give
         // their pages back to the system instead of keeping them in the allocator's free lists for the life of
-        // the process. On the blocking pool: a million frees and the trim take some 0.2 s, which the first
+        // the process. On the blocking pool: a million frees and the release take some 0.2 s, which the first
         // routed call need not wait for.
         ctx_.run_blocking([garbage = std::make_shared<std::vector<sdk::RuleKeys>>(std::move(*keys))] {
           garbage->clear();
           garbage->shrink_to_fit();
-          ::malloc_trim(0);
+          allocator::release_free_memory();
         });
       }
       if (--*remaining == 0) (*shared_done)(*failure);

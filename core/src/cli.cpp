@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "switchboard/core/agent_commands.hpp"
+#include "switchboard/core/allocator.hpp"
 #include "switchboard/core/call_commands.hpp"
 #include "switchboard/core/group_commands.hpp"
 #include "switchboard/core/call_engine.hpp"
@@ -100,7 +101,8 @@ int cmd_serve(const std::string& file, const std::vector<std::string>& dirs, boo
   logs.configure(config->host.object("logging"));
   auto log = logs.get("host");
   auto loader = logs.get("loader");
-  log->info("switchboard {} starting config={} abi={}.{}", sdk::version, file, sdk::abi_major, sdk::abi_minor);
+  log->info("switchboard {} starting config={} abi={}.{} allocator=\"{}\"", sdk::version, file, sdk::abi_major,
+            sdk::abi_minor, allocator::name());
   for (const auto& p : registry.plugins())
     loader->info("plugin loaded id={} version={} vendor=\"{}\" file={}", p->id, p->version, p->vendor, p->file);
   for (const auto& r : registry.refused()) loader->warn("plugin refused file={} reason=\"{}\"", r.file, r.reason);
@@ -257,7 +259,8 @@ int run_cli(int argc, char** argv) {
                "Every capability is a plugin, wired by one YAML file (see docs/config-reference.md).",
                "switchboard"};
   app.set_version_flag("--version", std::string("switchboard ") + sdk::version + " (SDK ABI " +
-                                        std::to_string(sdk::abi_major) + "." + std::to_string(sdk::abi_minor) + ")");
+                                        std::to_string(sdk::abi_major) + "." + std::to_string(sdk::abi_minor) +
+                                        ", allocator " + allocator::name() + ")");
   app.require_subcommand(1);
   app.footer("Exit codes: 0 success, 1 runtime failure, 2 configuration or usage error.\n"
              "Environment: SWITCHBOARD_LOG=driver.*=trace,info overrides log levels; "
