@@ -124,7 +124,7 @@ csta_load() {
 if [ -x "$bin/switchboard-pbxsim" ] && [ -x "$bin/switchboard" ]; then
   cmd_load="bash bench/csta_load.sh $b/switchboard $b/switchboard-pbxsim RATE*$load_seconds RATE deflect $csta_customers"
   # Highest rate sustained for $load_seconds s: from 30,000 upwards while it holds, else downwards.
-  if [ "$mode" = full ]; then up=(30000 35000 40000); down=(27500 25000 22500 20000 15000 10000 5000)
+  if [ "$mode" = full ]; then up=(30000 35000 40000 45000); down=(27500 25000 22500 20000 15000 10000 5000)
   else up=(30000); down=(15000); fi
   best=0 tried=""
   for rate in "${up[@]}"; do
