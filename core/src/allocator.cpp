@@ -17,8 +17,7 @@ std::string name() {
 }
 
 void release_free_memory() {
-  // Each thread's cache first (the calling thread's only: the others flush as they allocate), then the
-  // arenas' dirty pages.
+  // The calling thread's cache first (where the blocks it just freed wait), then every arena's free pages.
   mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0);
   static const std::string purge_all = "arena." + std::to_string(MALLCTL_ARENAS_ALL) + ".purge";
   mallctl(purge_all.c_str(), nullptr, nullptr, nullptr, 0);
