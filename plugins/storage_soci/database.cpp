@@ -746,7 +746,7 @@ sdk::Agent Database::save_agent(sdk::Agent agent) {
           soci::use(agent.last_ip), soci::use(start_at, start_indicator), soci::use(stop_at, stop_indicator),
           soci::use(may_edit_central_list), soci::use(may_edit_own_list), soci::use(call_module),
           soci::use(agent.group), soci::use(role);
-      if (!sql.get_last_insert_id("agents", id)) throw std::runtime_error("no id assigned to the new agent");
+      id = last_insert_id(sql, "agents");
     }
   }
   transaction.commit();
@@ -811,7 +811,7 @@ sdk::MissedCall Database::add_missed(sdk::MissedCall call) {
   } else {
     sql << insert, soci::use(at), soci::use(call.number), soci::use(call.caller), soci::use(call.agent_extension),
         soci::use(customer_id, customer_indicator), soci::use(done);
-    if (!sql.get_last_insert_id("missed_calls", id)) throw std::runtime_error("no id assigned to the missed call");
+    id = last_insert_id(sql, "missed_calls");
   }
   call.id = id;
   return call;

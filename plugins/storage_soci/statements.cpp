@@ -69,18 +69,17 @@ void prepare(soci::statement& statement, const std::string& query) {
   statement.define_and_bind();
 }
 
-// SQLite: the rowid of the connection's last INSERT (of the last row of a multi-row one). Asked of SQLite
-// itself: SOCI's session::get_last_insert_id compiles a query at every call, and a prepared SELECT left on
-// its row would hold a read snapshot past COMMIT (the next BEGIN IMMEDIATE then fails at once with
-// "database is locked").
+}  // namespace
+
+// Asked of SQLite itself: SOCI's session::get_last_insert_id compiles a query at every call, and a prepared
+// SELECT left on its row would hold a read snapshot past COMMIT (the next BEGIN IMMEDIATE then fails at once
+// with "database is locked").
 long long last_insert_id(soci::session& sql, const char* table) {
   auto* connection = static_cast<soci::sqlite3_session_backend*>(sql.get_backend())->conn_;
   auto id = static_cast<long long>(sqlite_api::sqlite3_last_insert_rowid(connection));
   if (id <= 0) throw soci::soci_error(std::string("no id assigned in table ") + table);
   return id;
 }
-
-}  // namespace
 
 void RuleValues::assign(const sdk::Rule& rule) { assign(rule, rule.created_at, rule.updated_at); }
 

@@ -20,6 +20,10 @@
 
 namespace switchboard::plugins::soci_storage {
 
+// SQLite only (PostgreSQL inserts use RETURNING): the rowid of the session's last INSERT, of the last row of a
+// multi-row one; throws when the insert assigned none.
+long long last_insert_id(soci::session& sql, const char* table);
+
 // The columns of a rules row as bound to INSERT and UPDATE.
 struct RuleValues {
   long long id = 0;
